@@ -1,0 +1,1 @@
+"""The simulated precinct: RTSP feeds with faults, ONVIF devices and a WS-Discovery responder."""

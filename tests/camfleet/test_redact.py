@@ -1,0 +1,27 @@
+"""URL and text redaction: the one place credentials are blanked out of what is shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from camfleet.redact import redact_text, redact_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("rtsp://admin:pw@10.0.0.5:554/s1", "rtsp://***@10.0.0.5:554/s1"),
+        ("rtsp://admin@cam.local/s1", "rtsp://***@cam.local/s1"),
+        ("rtsp://10.0.0.5/s1", "rtsp://10.0.0.5/s1"),
+        ("http://u:p%40ss@[fe80::1]:80/x?y=1", "http://***@[fe80::1]:80/x?y=1"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+def test_redact_text_hides_urls_and_named_secrets() -> None:
+    text = "open rtsp://admin:s3cret@h/p failed; password s3cret rejected"
+    out = redact_text(text, ("s3cret",))
+    assert "s3cret" not in out
+    assert "rtsp://***@h/p" in out

@@ -1,0 +1,1 @@
+"""Camera health: frame capture, frame analysis and the single-camera check."""

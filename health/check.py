@@ -1,0 +1,210 @@
+"""Check one camera's stream end to end: capture, analyse, outcome; plain data in and out."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from camfleet.redact import redact_text, redact_url
+from camfleet.timeutil import utcnow
+from health.analysis import (
+    Analysis,
+    Image,
+    ReferenceFeatures,
+    StreamExpectation,
+    analyse,
+    thumbnail_jpeg,
+)
+from health.capture import Capture, CaptureOptions, capture
+from health.errors import StreamError
+from health.snapshot import SnapshotError, fetch_snapshot
+from health.status import Reason, Severity, Status, severity_of
+from health.thresholds import Thresholds
+
+log = logging.getLogger(__name__)
+
+Measurement = float | int | str
+
+
+@dataclass(frozen=True)
+class CheckTarget:
+    """Everything a worker needs to check one camera; the password is never shown."""
+
+    camera_id: int
+    stream_uri: str
+    """RTSP URI without credentials."""
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    expected_width: int | None = None
+    expected_height: int | None = None
+    expected_fps: float | None = None
+    snapshot_uri: str | None = None
+    """HTTP snapshot URI (ONVIF GetSnapshotUri) for a thumbnail when the stream fails."""
+    reference: bytes | None = field(default=None, repr=False)
+    """ReferenceFeatures.to_bytes() of the installer's approved view."""
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """Per-camera threshold overrides, by Thresholds field name."""
+    clock_skew_s: float | None = None
+    """Camera clock minus server clock, as measured over ONVIF."""
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of one check: status, reasons, measurements, thumbnail; password-free."""
+
+    camera_id: int
+    status: Status
+    severity: Severity
+    reasons: list[Reason]
+    measurements: dict[str, Measurement]
+    thumbnail: bytes | None = field(repr=False)
+    started_at: datetime
+    duration_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the outcome as JSON-ready data (thumbnail base64-encoded)."""
+        thumbnail = base64.b64encode(self.thumbnail).decode("ascii") if self.thumbnail else None
+        return {
+            "camera_id": self.camera_id,
+            "status": self.status.value,
+            "severity": self.severity.value,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "measurements": dict(self.measurements),
+            "thumbnail": thumbnail,
+            "started_at": self.started_at.isoformat(),
+            "duration_s": self.duration_s,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckOutcome:
+        """Rebuild an outcome from to_dict() data."""
+        thumbnail = data.get("thumbnail")
+        return cls(
+            camera_id=int(data["camera_id"]),
+            status=Status(data["status"]),
+            severity=Severity(data["severity"]),
+            reasons=[Reason(str(r["code"]), str(r["message"])) for r in data["reasons"]],
+            measurements=dict(data["measurements"]),
+            thumbnail=base64.b64decode(thumbnail) if thumbnail else None,
+            started_at=datetime.fromisoformat(data["started_at"]),
+            duration_s=float(data["duration_s"]),
+        )
+
+
+def _settings(
+    target: CheckTarget, measurements: dict[str, Measurement]
+) -> tuple[Thresholds, ReferenceFeatures | None]:
+    """Return the camera's thresholds and reference; bad stored ones fall back, flagged."""
+    thresholds = Thresholds()
+    try:
+        thresholds = thresholds.with_overrides(target.thresholds)
+    except ValueError as exc:
+        log.warning("camera %d: threshold overrides ignored: %s", target.camera_id, exc)
+        measurements["thresholds_invalid"] = 1
+    reference = None
+    if target.reference:
+        try:
+            reference = ReferenceFeatures.from_bytes(target.reference)
+        except ValueError as exc:
+            log.warning("camera %d: reference ignored: %s", target.camera_id, exc)
+            measurements["reference_invalid"] = 1
+    return thresholds, reference
+
+
+def _capture_figures(result: Capture) -> dict[str, Measurement]:
+    """Return the capture's own figures for the outcome."""
+    return {
+        "open_s": round(result.open_s, 3),
+        "capture_s": round(result.elapsed_s, 3),
+        "frames_decoded": result.decoded,
+        "capture_end": result.ended,
+    }
+
+
+def _watch(
+    target: CheckTarget,
+    options: CaptureOptions,
+    deadline: float,
+    measurements: dict[str, Measurement],
+) -> tuple[Analysis, Image | None]:
+    """Capture and analyse the stream; raise StreamError when it cannot be watched."""
+    thresholds, reference = _settings(target, measurements)
+    result = capture(target.stream_uri, target.username, target.password, options, deadline)
+    measurements.update(_capture_figures(result))
+    expected = StreamExpectation(
+        target.expected_width, target.expected_height, target.expected_fps, target.clock_skew_s
+    )
+    analysis = analyse(result.frames, expected, reference, thresholds)
+    if result.ended == "stalled" and analysis.status is Status.OK:
+        # The window was not filled: the stream stopped sending before the sampling finished.
+        message = f"the stream stopped after {result.decoded} frames ({result.elapsed_s:.1f} s)"
+        reasons = [Reason("stalled", message), *analysis.reasons]
+        analysis = Analysis(Status.NO_VIDEO, reasons, analysis.measurements)
+    return analysis, result.image
+
+
+def _snapshot_thumbnail(
+    target: CheckTarget, options: CaptureOptions, deadline: float
+) -> bytes | None:
+    """Return a thumbnail from the snapshot URI when the stream failed, if time allows."""
+    remaining = deadline - time.monotonic()
+    if not target.snapshot_uri or remaining < 0.2:
+        return None
+    try:
+        image = fetch_snapshot(
+            target.snapshot_uri,
+            target.username,
+            target.password,
+            remaining,
+            options.snapshot_max_bytes,
+        )
+    except SnapshotError as exc:
+        log.info("camera %d: no snapshot: %s", target.camera_id, exc)
+        return None
+    return thumbnail_jpeg(image, options.thumbnail_width)
+
+
+def _internal_error(target: CheckTarget, exc: Exception) -> Reason:
+    """Return a password-free reason for an unexpected failure."""
+    secrets = tuple(s for s in (target.password,) if s)
+    detail = redact_text(str(exc), secrets)
+    return Reason("internal_error", f"check failed unexpectedly: {type(exc).__name__}: {detail}")
+
+
+def run_check(target: CheckTarget, options: CaptureOptions) -> CheckOutcome:
+    """Check one camera now and return its outcome; never raises."""
+    started_at = utcnow()
+    started = time.monotonic()
+    deadline = started + options.deadline_s
+    measurements: dict[str, Measurement] = {}
+    thumbnail: bytes | None = None
+    try:
+        try:
+            analysis, image = _watch(target, options, deadline, measurements)
+            status, reasons = analysis.status, analysis.reasons
+            measurements.update(analysis.measurements)
+            if image is not None:
+                thumbnail = thumbnail_jpeg(image, options.thumbnail_width)
+        except StreamError as exc:
+            status, reasons = exc.status, [exc.reason]
+            thumbnail = _snapshot_thumbnail(target, options, deadline)
+    except Exception as exc:  # the contract is an outcome, never an exception
+        log.exception(
+            "camera %d: check failed on %s", target.camera_id, redact_url(target.stream_uri)
+        )
+        status, reasons = Status.NO_VIDEO, [_internal_error(target, exc)]
+    duration = time.monotonic() - started
+    return CheckOutcome(
+        camera_id=target.camera_id,
+        status=status,
+        severity=severity_of(status),
+        reasons=reasons,
+        measurements=measurements,
+        thumbnail=thumbnail,
+        started_at=started_at,
+        duration_s=round(duration, 3),
+    )

@@ -27,6 +27,8 @@ _CELL = 10
 # Sobel magnitude (|gx| + |gy|) counted as a visible edge: a step of about 6 grey levels.
 # Sensor noise left after downscaling stays well below it.
 _EDGE_LEVEL = 24.0
+# A picture below this share of the reference's sharpness is compared with a softened reference.
+_SOFTER = 0.8
 _REF_MAGIC = b"CFR1"
 _REF_HEADER = struct.Struct("<4sHHd")
 
@@ -284,13 +286,41 @@ def view_similarity(
     return float(best), x - tolerance, y - tolerance
 
 
+def _blurred_like(reference: Image, luma: Image) -> Image:
+    """Return the reference blurred to about the sharpness of the current picture.
+
+    A defocused camera still looks where it did; comparing its soft edges with the sharp
+    reference's would call that a changed view, so the reference is softened to match first.
+    """
+    target = sharpness(luma)
+    best, gap = reference, abs(sharpness(reference) - target)
+    for sigma in (0.6, 0.9, 1.3, 1.8, 2.5, 3.5):
+        candidate = np.asarray(cv2.GaussianBlur(reference, (0, 0), sigma), np.uint8)
+        distance = abs(sharpness(candidate) - target)
+        if distance < gap:
+            best, gap = candidate, distance
+    return best
+
+
 def detect_view_change(
-    frame: Frame, reference: ReferenceFeatures, thresholds: Thresholds
+    frames: Sequence[Frame], reference: ReferenceFeatures, thresholds: Thresholds
 ) -> tuple[Finding | None, Measurements]:
-    """Call the view changed when the scene's edges no longer line up with the reference."""
+    """Call the view changed when the scene's edges no longer line up with the reference.
+
+    The latest frame is judged first; only when it does not match are the other frames tried,
+    so that people standing in front of the camera for a moment do not count as a moved view.
+    """
     tolerance = int(thresholds.view_shift_tolerance)
     osd = _osd_box(thresholds)
-    score, dx, dy = view_similarity(frame.luma, reference.luma, tolerance, osd)
+    best = (-1.0, 0, 0)
+    for frame in reversed(frames):
+        ref = reference.luma
+        if sharpness(frame.luma) < reference.sharpness * _SOFTER:
+            ref = _blurred_like(ref, frame.luma)
+        best = max(best, view_similarity(frame.luma, ref, tolerance, osd))
+        if best[0] >= thresholds.view_min_similarity:
+            break
+    score, dx, dy = best
     measurements: Measurements = {"view_similarity": round(score, 3), "view_dx": dx, "view_dy": dy}
     found = None
     if score < thresholds.view_min_similarity:
@@ -379,7 +409,7 @@ def _judge_content(
     measurements.update(figures)
     found.extend([blur] if blur else [])
     if reference is not None:
-        moved, figures = detect_view_change(latest, reference, thresholds)
+        moved, figures = detect_view_change(frames, reference, thresholds)
         measurements.update(figures)
         found.extend([moved] if moved else [])
     return found

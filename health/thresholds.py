@@ -57,7 +57,7 @@ class Thresholds:
         0.125, (0.0, 1.0), "Bottom edge of the on-screen-display region (fraction)."
     )
     covered_max_contrast: float = _limit(
-        8.0,
+        12.0,
         (0.0, 128.0),
         "A picture whose luma standard deviation (grey levels) stays at or below this, with "
         "almost no edges, is covered.",
@@ -80,7 +80,7 @@ class Thresholds:
         "(0 disables the check without a reference).",
     )
     view_min_similarity: float = _limit(
-        0.5,
+        0.6,
         (-1.0, 1.0),
         "The view has changed when the edge-structure correlation with the reference frame "
         "falls below this.",

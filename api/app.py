@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from sqlalchemy import text
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
+from api.context import ApiContext
+from api.errors import install_error_handlers
+from api.routes import cameras, me, operations, readiness, sites
 from camfleet import __version__
 from camfleet.config import Settings
 from camfleet.db import make_engine, session_factory
 
+API_PREFIX = "/api/v1"
 
-def create_app(settings: Settings) -> FastAPI:
-    """Return the camfleet API application for the given settings."""
-    engine = make_engine(settings.effective_database_url)
-    sessions = session_factory(engine)
-    app = FastAPI(title="camfleet", version=__version__)
+DESCRIPTION = """\
+Readiness of polling-precinct cameras, the site register, cameras, checks, sweeps and discovery.
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        """Report that the process is alive."""
-        return {"status": "ok"}
+Every route under `/api/v1` and `/metrics` needs `Authorization: Bearer <token>` (tokens are made
+with `camfleet token create`). Roles: `admin` (everything), `monitor` (read everything),
+`installer` (read and act inside its own site subtree). Objects outside the caller's scope answer
+404. Errors share one shape: `{"error": {"code", "message", "details"}}`.
+"""
 
-    @app.get("/readyz", tags=["operations"])
-    def readyz() -> dict[str, str]:
-        """Report whether the database answers."""
-        with sessions() as session:
-            session.execute(text("SELECT 1"))
-        return {"status": "ok"}
 
+def create_app(settings: Settings, *, sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    """Return the camfleet API application for the given settings (and, optionally, sessions)."""
+    if sessions is None:
+        engine = make_engine(settings.effective_database_url)
+        sessions = session_factory(engine)
+    else:
+        bind = sessions.kw.get("bind")
+        engine = bind if bind is not None else make_engine(settings.effective_database_url)
+    ctx = ApiContext(settings=settings, engine=engine, sessions=sessions)
+    app = FastAPI(title="camfleet", version=__version__, description=DESCRIPTION)
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    app.include_router(operations.router)
+    v1 = APIRouter(prefix=API_PREFIX)
+    for module in (me, readiness, sites, cameras):
+        v1.include_router(module.router)
+    app.include_router(v1)
     return app

@@ -1,0 +1,94 @@
+"""A short-lived readiness snapshot shared by all requests, refreshed in the background."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from camfleet.readiness_query import ReadinessSnapshot
+from camfleet.redact import redact_text
+
+log = logging.getLogger("camfleet.api")
+
+
+class SnapshotCache:
+    """Serve a snapshot up to `ttl_s` old; after that, serve it while one thread rebuilds it.
+
+    A write made through the API calls `invalidate()`, after which the next reader builds a fresh
+    snapshot itself, so an installer sees the result of their own check at once.
+    """
+
+    def __init__(self, build: Callable[[], ReadinessSnapshot], ttl_s: float = 5.0) -> None:
+        self._build = build
+        self.ttl_s = ttl_s
+        self._snapshot: ReadinessSnapshot | None = None
+        self._built_at = 0.0
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._refreshing = False
+        # Responses rendered from one snapshot, keyed by what was asked.
+        self._rendered: tuple[ReadinessSnapshot | None, dict[object, bytes]] = (None, {})
+
+    def invalidate(self) -> None:
+        """Drop the snapshot: the next reader rebuilds it."""
+        with self._lock:
+            self._generation += 1
+            self._snapshot = None
+
+    def current(self) -> ReadinessSnapshot | None:
+        """Return the snapshot when fresh enough to serve without blocking, else None."""
+        snap = self._snapshot
+        if snap is None:
+            return None
+        if time.monotonic() - self._built_at > self.ttl_s:
+            self._refresh_in_background()
+        return snap
+
+    def get(self) -> ReadinessSnapshot:
+        """Return a servable snapshot, building one now if there is none."""
+        snap = self.current()
+        if snap is not None:
+            return snap
+        with self._lock:
+            generation = self._generation
+            if self._snapshot is not None:
+                return self._snapshot
+        fresh = self._build()
+        with self._lock:
+            if generation == self._generation:
+                self._install(fresh)
+        return fresh
+
+    def _install(self, snap: ReadinessSnapshot) -> None:
+        self._snapshot = snap
+        self._built_at = time.monotonic()
+
+    def rendered_for(self, snap: ReadinessSnapshot) -> dict[object, bytes]:
+        """Return the cache of responses rendered from this snapshot."""
+        owner, rendered = self._rendered
+        if owner is not snap:
+            rendered = {}
+            self._rendered = (snap, rendered)
+        return rendered
+
+    def _refresh_in_background(self) -> None:
+        with self._lock:
+            if self._refreshing:
+                return
+            self._refreshing = True
+            generation = self._generation
+        threading.Thread(target=self._refresh, args=(generation,), daemon=True).start()
+
+    def _refresh(self, generation: int) -> None:
+        try:
+            fresh = self._build()
+            with self._lock:
+                if generation == self._generation:
+                    self._install(fresh)
+        except Exception as exc:  # noqa: BLE001 - keep serving the old snapshot; retry next time
+            log.warning("readiness refresh failed: %s", redact_text(str(exc))[:300])
+        finally:
+            with self._lock:
+                self._refreshing = False

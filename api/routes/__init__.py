@@ -1,0 +1,1 @@
+"""Routes of the web API, one module per resource."""

@@ -111,6 +111,10 @@ class RtspServer:
             self._tasks.add(task)
         try:
             await connection.run()
+        except asyncio.CancelledError:
+            # Python 3.11's start_server callback calls task.exception() on a cancelled
+            # handler and logs a spurious error; the server owns these tasks, so end quietly.
+            pass
         finally:
             self._connections.discard(connection)
             if task is not None:
@@ -122,10 +126,13 @@ class RtspServer:
             server.close()
         for connection in list(self._connections):
             connection.abort()
+        # Aborted transports end their handlers at once; cancel any that linger.
         tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=1.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()

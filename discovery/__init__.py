@@ -1,0 +1,1 @@
+"""ONVIF discovery: WS-Discovery probing, hardened ONVIF interrogation, registration into a site."""

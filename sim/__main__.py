@@ -1,4 +1,4 @@
-"""Command line of the simulated precinct: ``python -m sim up FILE`` and ``python -m sim list FILE``."""
+"""Command line of the simulated precinct: ``python -m sim up FILE`` and ``list FILE``."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _reexec_in_netns(namespace: str) -> None:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     argv = netns.exec_argv(namespace, [sys.executable, "-m", "sim", *sys.argv[1:]])
     sys.stdout.flush()
-    os.execvpe(argv[0], argv, env)
+    os.execvpe(argv[0], argv, env)  # noqa: S606 - fixed argv of this same command, no shell
 
 
 def _print(entries: list[dict[str, Any]], *, as_json: bool, heading: str) -> None:

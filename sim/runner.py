@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from sim.rtsp.server import RtspServer
 
 CameraKey = tuple[str, str]
+PRECINCTS_DIR = Path(__file__).resolve().parent / "precincts"
+
+
+def precinct_file(name: str) -> Path:
+    """Return the path of one of the shipped precinct description files, e.g. "all_faults"."""
+    return PRECINCTS_DIR / f"{name}.toml"
 
 
 def load_behaviours(path: Path) -> dict[CameraKey, str]:
@@ -54,9 +60,7 @@ def parse_behaviour_override(text: str) -> tuple[CameraKey, str]:
     return (site, name), _checked_behaviour(target, value)
 
 
-def describe_camera(
-    camera: CameraSpec, behaviour: str | None, *, secrets: bool
-) -> dict[str, Any]:
+def describe_camera(camera: CameraSpec, behaviour: str | None, *, secrets: bool) -> dict[str, Any]:
     """Return what an operator needs to reach one simulated camera."""
     entry: dict[str, Any] = {
         "site": camera.site,
@@ -82,8 +86,7 @@ def describe(
 ) -> list[dict[str, Any]]:
     """Return the description of every camera of a precinct spec."""
     return [
-        describe_camera(c, behaviours.get((c.site, c.name)), secrets=secrets)
-        for c in spec.cameras
+        describe_camera(c, behaviours.get((c.site, c.name)), secrets=secrets) for c in spec.cameras
     ]
 
 
@@ -167,6 +170,11 @@ def write_ready_file(path: Path, payload: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def remove_ready_file(path: Path) -> None:
+    """Remove the ready file so nobody mistakes a stopped simulator for a running one."""
+    path.unlink(missing_ok=True)
+
+
 async def serve_until_signalled(
     sim: Simulator,
     *,
@@ -190,7 +198,7 @@ async def serve_until_signalled(
         finally:
             await sim.stop()
             if ready_file is not None:
-                ready_file.unlink(missing_ok=True)
+                remove_ready_file(ready_file)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import random
 import socket
@@ -12,6 +13,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element as XmlElement
 
@@ -65,13 +67,11 @@ def parse_probe(datagram: bytes) -> Probe | None:
     """Return the Probe a datagram carries, or None for anything else or anything malformed."""
     prefixes: dict[str, set[str]] = {}
     try:
-        events = SafeET.iterparse(
-            io.BytesIO(datagram), events=("start-ns", "end"), forbid_dtd=True
-        )
+        events = SafeET.iterparse(io.BytesIO(datagram), events=("start-ns", "end"), forbid_dtd=True)
         root: XmlElement | None = None
         for event, item in events:
             if event == "start-ns":
-                prefix, uri = item
+                prefix, uri = cast(tuple[str, str], item)
                 prefixes.setdefault(prefix, set()).add(uri)
             else:
                 root = item
@@ -257,6 +257,11 @@ class WsdResponder:
         self._group: asyncio.DatagramTransport | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
+    @property
+    def multicast_joined(self) -> bool:
+        """Return True while the responder is a member of the WS-Discovery multicast group."""
+        return self._group is not None
+
     async def start(self) -> None:
         """Bind every camera's unicast socket (and the group socket), then announce with Hello."""
         loop = asyncio.get_running_loop()
@@ -264,7 +269,7 @@ class WsdResponder:
             for target in self._targets:
                 sock = self._unicast_socket(target.camera.host)
                 transport, _ = await loop.create_datagram_endpoint(
-                    lambda t=target: _Listener(self, t), sock=sock
+                    functools.partial(_Listener, self, target), sock=sock
                 )
                 target.transport = transport
             if self._multicast and self._targets:
@@ -366,4 +371,3 @@ class WsdResponder:
             target.camera, probe.message_id, target.instance_id, target.next_number()
         )
         target.send(data, addr)
-

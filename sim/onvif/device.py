@@ -115,7 +115,9 @@ class OnvifDevice:
             )
             if self.behaviour in hostile.BODY_BEHAVIOURS:
                 # A hostile device sends its payload whoever asks, before any authentication.
-                return hostile.hostile_soap_reply(self.behaviour or "", operation(ctx, soap.operation))
+                return hostile.hostile_soap_reply(
+                    self.behaviour or "", operation(ctx, soap.operation)
+                )
             self._authenticate(soap, ctx.now)
             return _soap_response(200, operation(ctx, soap.operation))
         except SoapFault as fault:

@@ -40,9 +40,7 @@ SOAP_CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 _BOMB_DTD = (
     "<!DOCTYPE env:Envelope [\n"
     '<!ENTITY lol0 "lol">\n'
-    + "".join(
-        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">\n' for i in range(1, 10)
-    )
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">\n' for i in range(1, 10))
     + "]>\n"
 )
 _XXE_DTD = '<!DOCTYPE env:Envelope [\n<!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n'

@@ -146,6 +146,11 @@ class HttpServer:
                 await self._write(writer, response)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # Only stop() cancels these tasks. Python 3.11's start_server callback calls
+            # task.exception() on them, which logs a spurious error for a cancelled task,
+            # so the cancellation ends here and the task finishes normally.
+            pass
         finally:
             self._connections.discard(task)
             writer.close()
@@ -156,9 +161,7 @@ class HttpServer:
         limits = self._limits
         try:
             try:
-                head = await asyncio.wait_for(
-                    reader.readuntil(b"\r\n\r\n"), limits.read_timeout_s
-                )
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), limits.read_timeout_s)
             except asyncio.LimitOverrunError as exc:
                 raise _BadRequest(431, "request head too large") from exc
             except asyncio.IncompleteReadError:

@@ -285,9 +285,7 @@ def _profile(camera: CameraSpec, stream: StreamSpec, tag: str) -> Element:
 def get_profiles(ctx: DeviceContext, _: XmlElement) -> Element:
     """Return one H.264 profile per stream of the camera (main and sub)."""
     cam = ctx.camera
-    return el(
-        "trt:GetProfilesResponse", *(_profile(cam, s, "trt:Profiles") for s in cam.streams)
-    )
+    return el("trt:GetProfilesResponse", *(_profile(cam, s, "trt:Profiles") for s in cam.streams))
 
 
 def get_profile(ctx: DeviceContext, request: XmlElement) -> Element:

@@ -13,14 +13,9 @@ from xml.etree.ElementTree import Element as XmlElement
 
 from sim.onvif.soap import WSSE, WSU
 
-PASSWORD_DIGEST = (
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
-    "#PasswordDigest"
-)
-PASSWORD_TEXT = (
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
-    "#PasswordText"
-)
+_UT_PROFILE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+DIGEST_TYPE = _UT_PROFILE + "#PasswordDigest"
+TEXT_TYPE = _UT_PROFILE + "#PasswordText"
 
 
 @dataclass(frozen=True)
@@ -36,7 +31,9 @@ class UsernameToken:
 
 def password_digest(nonce: bytes, created: str, password: str) -> str:
     """Return Base64(SHA1(nonce + created + password)) as the UsernameToken profile defines."""
-    raw = hashlib.sha1(nonce + created.encode("utf-8") + password.encode("utf-8")).digest()
+    material = nonce + created.encode("utf-8") + password.encode("utf-8")
+    # SHA-1 is what the UsernameToken profile prescribes; the simulator must match clients.
+    raw = hashlib.sha1(material, usedforsecurity=False).digest()
     return base64.b64encode(raw).decode("ascii")
 
 
@@ -54,13 +51,15 @@ def extract_token(header: XmlElement | None) -> UsernameToken | None:
     if username is None or password is None:
         return None
     try:
-        nonce_bytes = base64.b64decode((nonce.text or "") if nonce is not None else "", validate=True)
+        nonce_bytes = base64.b64decode(
+            (nonce.text or "") if nonce is not None else "", validate=True
+        )
     except (binascii.Error, ValueError):
         return None
     return UsernameToken(
         username=(username.text or "").strip(),
         password=(password.text or "").strip(),
-        password_type=password.get("Type", PASSWORD_TEXT),
+        password_type=password.get("Type", TEXT_TYPE),
         nonce=nonce_bytes,
         created=((created.text or "") if created is not None else "").strip(),
     )
@@ -122,7 +121,7 @@ def verify_token(
         return "no UsernameToken"
     if not hmac.compare_digest(token.username.encode(), username.encode()):
         return "unknown user"
-    if token.password_type == PASSWORD_DIGEST:
+    if token.password_type == DIGEST_TYPE:
         created = parse_created(token.created)
         if created is None:
             return "missing or invalid Created"
@@ -137,7 +136,7 @@ def verify_token(
         ):
             return "replayed nonce"
         return None
-    if token.password_type == PASSWORD_TEXT:
+    if token.password_type == TEXT_TYPE:
         if not hmac.compare_digest(token.password.encode(), password.encode()):
             return "wrong password"
         return None

@@ -1,0 +1,174 @@
+"""Shared fixtures: the simulated precinct, on loopback or inside a network namespace pair.
+
+Fixtures:
+- ``sim_precinct`` (session): ``python -m sim up sim/precincts/all_faults.toml`` on 127.0.20.x;
+  yields the loaded PrecinctSpec.
+- ``sim_netns`` (session): the same precinct inside ``<prefix>-cams``, multicast discovery on;
+  yields a SimNetns (namespace names, NVR address, spec).
+- ``sim_netns_factory`` (function): start another precinct in a fresh namespace pair.
+"""
+
+from __future__ import annotations
+
+import atexit
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim import launch, netns
+from sim.launch import SimProcess
+from sim.runner import precinct_file
+from sim.spec import PrecinctSpec, load_spec
+
+ALL_FAULTS = precinct_file("all_faults")
+# Tests answer probes from a short random delay; the real default (0.5 s) only slows them.
+TEST_WSD_MAX_DELAY_S = 0.05
+
+_live_processes: list[SimProcess] = []
+_live_pairs: list[netns.NetnsPair] = []
+
+
+def _cleanup_at_exit() -> None:
+    """Kill simulator processes and namespaces a crashed or interrupted run left behind."""
+    for sim in _live_processes:
+        sim.kill()
+    for pair in _live_pairs:
+        pair.destroy()
+
+
+atexit.register(_cleanup_at_exit)
+
+
+def start_sim(args: Sequence[str], workdir: Path) -> SimProcess:
+    """Start a simulator process that the interpreter's exit will kill if a test does not."""
+    sim = launch.start_sim(args, workdir)
+    _live_processes.append(sim)
+    return sim
+
+
+def stop_sim(sim: SimProcess) -> None:
+    """Stop a simulator process and assert that it exited cleanly."""
+    try:
+        code = sim.stop()
+    finally:
+        if sim in _live_processes:
+            _live_processes.remove(sim)
+    assert code == 0, f"simulator exited with {code}:\n{sim.log_tail()}"
+
+
+@pytest.fixture(scope="session")
+def sim_precinct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrecinctSpec]:
+    """Run the all-faults precinct on 127.0.20.x for the whole session; yield its spec."""
+    sim = start_sim([str(ALL_FAULTS)], tmp_path_factory.mktemp("sim_precinct"))
+    try:
+        yield load_spec(ALL_FAULTS)
+    finally:
+        stop_sim(sim)
+
+
+@dataclass(frozen=True)
+class SimNetns:
+    """A simulated precinct running in ``cams``, reachable from ``nvr`` at ``nvr_host``."""
+
+    cams: str
+    nvr: str
+    nvr_host: str
+    spec: PrecinctSpec
+    pair: netns.NetnsPair
+    process: SimProcess
+
+    def exec_in_nvr(
+        self, argv: Sequence[str], *, timeout: float = 30.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command on the NVR side (where camfleet would run) and return its result."""
+        return netns.exec_in(self.nvr, argv, timeout=timeout, check=False)
+
+
+StartSimNetns = Callable[..., SimNetns]
+
+
+def _require_netns() -> None:
+    reason = netns.netns_unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"network namespaces unavailable: {reason}")
+
+
+def _start_in_netns(
+    workdir: Path,
+    path: Path = ALL_FAULTS,
+    *,
+    behaviours: Sequence[str] = (),
+    rtsp: bool = True,
+    wsd_max_delay_s: float = TEST_WSD_MAX_DELAY_S,
+) -> SimNetns:
+    n_hosts = len(load_spec(path).cameras)
+    pair = netns.create_pair(netns.unique_prefix(), n_hosts=n_hosts)
+    _live_pairs.append(pair)
+    args = [
+        str(path),
+        "--netns",
+        pair.cams,
+        "--host-base",
+        pair.camera_hosts[0],
+        "--wsd-max-delay",
+        str(wsd_max_delay_s),
+    ]
+    args += [f"--behaviour={b}" for b in behaviours]
+    if not rtsp:
+        args.append("--no-rtsp")
+    try:
+        process = start_sim(args, workdir)
+    except BaseException:
+        pair.destroy()
+        _live_pairs.remove(pair)
+        raise
+    spec = load_spec(path, host_base=pair.camera_hosts[0])
+    return SimNetns(pair.cams, pair.nvr, pair.nvr_host, spec, pair, process)
+
+
+def _stop_in_netns(sim: SimNetns) -> None:
+    try:
+        stop_sim(sim.process)
+    finally:
+        sim.pair.destroy()
+        if sim.pair in _live_pairs:
+            _live_pairs.remove(sim.pair)
+
+
+@pytest.fixture(scope="session")
+def sim_netns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimNetns]:
+    """Run the all-faults precinct inside a namespace pair for the session (multicast on)."""
+    _require_netns()
+    sim = _start_in_netns(tmp_path_factory.mktemp("sim_netns"))
+    try:
+        yield sim
+    finally:
+        _stop_in_netns(sim)
+
+
+@pytest.fixture
+def sim_netns_factory(tmp_path: Path) -> Iterator[StartSimNetns]:
+    """Return a function that starts a precinct in a fresh namespace pair, stopped at teardown.
+
+    Call it as ``sim_netns_factory(path=ALL_FAULTS, behaviours=("SITE/NAME=KIND",),
+    rtsp=True, wsd_max_delay_s=0.05)``.
+    """
+    _require_netns()
+    started: list[SimNetns] = []
+
+    def start(path: Path = ALL_FAULTS, **options: Any) -> SimNetns:
+        workdir = tmp_path / f"sim{len(started)}"
+        workdir.mkdir()
+        sim = _start_in_netns(workdir, path, **options)
+        started.append(sim)
+        return sim
+
+    try:
+        yield start
+    finally:
+        for sim in started:
+            _stop_in_netns(sim)

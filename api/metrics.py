@@ -56,7 +56,7 @@ def read_figures(session: Session) -> _Figures:
         .outerjoin(CameraState, CameraState.camera_id == Camera.id)
         .where(Camera.enabled.is_(True))
         .group_by(Site.path, CameraState.hard_status)
-    ).tuples()
+    )
     for path, status, n in rows:
         district = _district_of(path)
         if status is None:
@@ -78,11 +78,11 @@ def read_figures(session: Session) -> _Figures:
         (sid, done, total)
         for sid, done, total in session.execute(
             select(Sweep.id, Sweep.done, Sweep.total).where(Sweep.status == "running")
-        ).tuples()
+        )
     ]
     last = session.scalar(
         select(func.max(Sweep.finished_at)).where(
-            and_(Sweep.status.in_(("done", "finished", "completed")), Sweep.error.is_(None))
+            and_(Sweep.status == "completed", Sweep.error.is_(None))
         )
     )
     return _Figures(

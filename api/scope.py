@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -11,7 +11,7 @@ from api.errors import ApiError, not_found
 from camfleet.models import Camera, Site
 from camfleet.tokens import Principal, Role
 
-Q = TypeVar("Q", bound=Select[Unpack[tuple[Any, ...]]])
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 
 def restrict(query: Q, principal: Principal) -> Q:

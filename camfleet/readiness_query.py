@@ -109,7 +109,7 @@ def _precinct_rows(session: Session, scope_path: str) -> Iterable[Any]:
     )
     if scope_path != "/":
         query = query.where(Site.path.startswith(scope_path, autoescape=True))
-    return session.execute(query).tuples()
+    return session.execute(query)
 
 
 def load_snapshot(
@@ -124,7 +124,7 @@ def load_snapshot(
         site_query = site_query.where(Site.path.startswith(scope_path, autoescape=True))
     sites = {
         code: SiteInfo(sid, code, name, level, path)
-        for sid, code, name, level, path in session.execute(site_query).tuples()
+        for sid, code, name, level, path in session.execute(site_query)
     }
     cameras: dict[str, list[CameraView]] = {}
     expected: dict[str, int] = {}
@@ -182,7 +182,7 @@ def load_precinct(
         .outerjoin(CameraState, CameraState.camera_id == Camera.id)
         .where(Camera.site_id == site.id)
         .order_by(Camera.name)
-    ).tuples()
+    )
     details = [CameraDetail(cam, state) for cam, state in rows]
     views = [
         camera_view(

@@ -1,0 +1,170 @@
+"""Build small, exact fleets for API tests: two districts, precincts in every readiness state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from camfleet.db import transaction
+from camfleet.models import Camera, CameraState, CheckResult, MediaProfile
+from camfleet.register import import_register
+from camfleet.sites import get_site
+from camfleet.status import Status, severity
+from camfleet.timeutil import utcnow
+from camfleet.tokens import Role, create_token
+
+HEADER = (
+    "region_code,region_name,district_code,district_name,constituency_code,constituency_name,"
+    "precinct_code,precinct_name,address,expected_cameras\n"
+)
+# Two districts; site A (TST-01) and site B (TST-02) for scope tests.
+PRECINCTS = {
+    # code: (district, expected cameras, [(camera name, hard status or None, age in minutes)])
+    "TST-01-0001": ("TST-01", 2, [("door", Status.OK, 5), ("hall", Status.OK, 10)]),
+    "TST-01-0002": ("TST-01", 2, [("door", Status.OK, 5), ("hall", Status.BLURRED, 5)]),
+    "TST-01-0003": ("TST-01", 2, [("door", Status.FROZEN, 20), ("hall", Status.OK, 5)]),
+    "TST-01-0004": ("TST-01", 1, [("door", Status.OK, 60 * 24)]),
+    "TST-01-0005": ("TST-01", 2, [("door", Status.OK, 5)]),
+    "TST-02-0001": ("TST-02", 1, [("door", Status.UNREACHABLE, 50)]),
+    "TST-02-0002": ("TST-02", 1, [("door", None, 0)]),
+}
+EXPECTED_STATE = {
+    "TST-01-0001": "ready",
+    "TST-01-0002": "degraded",
+    "TST-01-0003": "not_ready",
+    "TST-01-0004": "unknown",
+    "TST-01-0005": "not_ready",
+    "TST-02-0001": "not_ready",
+    "TST-02-0002": "unknown",
+}
+# A 1x1 white JPEG.
+TINY_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c"
+    "1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc000"
+    "0b080001000101011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400"
+    "b5100002010303020403050504040000017d01020300041105122131410613516107227114328191a1082342b1c1"
+    "1552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a535455565758595a63"
+    "6465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6"
+    "b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008"
+    "0101000003f00fbfffd9"
+)
+
+
+@dataclass
+class Fleet:
+    """What the seed created: tokens per role and camera ids per precinct."""
+
+    tokens: dict[str, str] = field(default_factory=dict)
+    cameras: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def camera(self, precinct: str, name: str = "door") -> int:
+        """Return a camera's id."""
+        return self.cameras[precinct][name]
+
+    def auth(self, who: str) -> dict[str, str]:
+        """Return the Authorization header of a token."""
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def register_csv(precincts: dict[str, tuple[str, int, list[object]]]) -> bytes:
+    """Return a register CSV for the precincts (one constituency per district)."""
+    lines = [HEADER]
+    for code, (district, expected, _) in precincts.items():
+        lines.append(
+            f"TST,Test viloyati,{district},{district} tumani,{district}-K1,{district} okrugi,"
+            f"{code},{code} uchastkasi,,{expected}\n"
+        )
+    return "".join(lines).encode()
+
+
+def add_camera(
+    session: Session,
+    site_code: str,
+    name: str,
+    status: Status | None,
+    at: datetime | None,
+    index: int,
+) -> Camera:
+    """Add a camera with a profile and, when status is given, a current state and a check."""
+    site = get_site(session, site_code)
+    camera = Camera(
+        site_id=site.id,
+        name=name,
+        endpoint_uuid=f"urn:uuid:{site_code}-{name}-{index}",
+        manufacturer="Sim",
+        model="SIM-1",
+        host=f"127.0.30.{index % 250 + 1}",
+        main_profile_token="main",
+        check_profile_token="sub",
+    )
+    camera.profiles = [
+        MediaProfile(
+            token="sub",
+            encoding="H264",
+            width=640,
+            height=360,
+            fps=10.0,
+            stream_uri=f"rtsp://127.0.30.{index % 250 + 1}:8554/{name}/sub",
+        ),
+    ]
+    session.add(camera)
+    session.flush()
+    if status is not None and at is not None:
+        reasons = [] if status is Status.OK else [{"code": status.value, "message": str(status)}]
+        check = CheckResult(
+            camera_id=camera.id,
+            started_at=at,
+            duration_ms=1400,
+            status=status.value,
+            severity=severity(status).value,
+            reasons=reasons,
+            measurements={"fps": 10.0},
+        )
+        session.add(check)
+        session.flush()
+        session.add(
+            CameraState(
+                camera_id=camera.id,
+                status=status.value,
+                hard_status=status.value,
+                state_type="hard",
+                reasons=reasons,
+                measurements={"fps": 10.0},
+                last_check_at=at,
+                last_change_at=at,
+                last_ok_at=at if status is Status.OK else None,
+                recent=[status.value],
+                last_check_id=check.id,
+                thumbnail=TINY_JPEG,
+                thumbnail_at=at,
+            )
+        )
+    return camera
+
+
+def seed(sessions: sessionmaker[Session], now: datetime | None = None) -> Fleet:
+    """Create the test fleet and one token per role (installers for site A and site B)."""
+    now = now or utcnow()
+    fleet = Fleet()
+    with transaction(sessions) as session:
+        import_register(session, register_csv(PRECINCTS))  # type: ignore[arg-type]
+        index = 0
+        for code, (_, _, cams) in PRECINCTS.items():
+            for name, status, age_min in cams:  # type: ignore[misc]
+                index += 1
+                at = now - timedelta(minutes=age_min) if status is not None else None
+                camera = add_camera(session, code, name, status, at, index)
+                fleet.cameras.setdefault(code, {})[name] = camera.id
+        for who, role, site in (
+            ("admin", Role.ADMIN, None),
+            ("monitor", Role.MONITOR, None),
+            ("installer_a", Role.INSTALLER, "TST-01-0003"),
+            ("installer_b", Role.INSTALLER, "TST-02-0001"),
+            ("installer_district", Role.INSTALLER, "TST-01"),
+        ):
+            scope = get_site(session, site) if site else None
+            _, plain = create_token(session, who, role, scope)
+            fleet.tokens[who] = plain
+    return fleet

@@ -1,0 +1,180 @@
+"""Every way a device can fail gives its own result in bounded time; nothing half-registered.
+
+The simulator and camfleet both run inside a namespace that has only a loopback interface,
+so even a bug could not send a packet to the foreign address a hostile device advertises.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from sim.spec import load_spec
+from tests.discovery.helpers import OTHER_PASSWORD, PASSWORD, PRECINCTS, PROJECT_ROOT, Cli, by_host
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+SPEC = PRECINCTS / "hostile.toml"
+SILENT_HOST = "127.0.25.200"  # nothing listens there
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def loopback_ns() -> Iterator[str]:
+    """Create a namespace with only loopback, up; delete it (and what runs in it) afterwards."""
+    name = f"cfdisc-{uuid.uuid4().hex[:8]}"
+    try:
+        _ip("netns", "add", name)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot create a network namespace: {exc}")
+    try:
+        _ip("-n", name, "link", "set", "lo", "up")
+        yield name
+    finally:
+        pids = subprocess.run(
+            ["ip", "netns", "pids", name], capture_output=True, text=True, check=False
+        ).stdout.split()
+        for pid in pids:
+            subprocess.run(["kill", "-9", pid], check=False)
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.fixture(scope="module")
+def hostile_sim(loopback_ns: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run the failure-mode cameras (ONVIF and WS-Discovery only) inside the namespace."""
+    work = tmp_path_factory.mktemp("hostile_sim")
+    ready = work / "ready.json"
+    log = (work / "sim.log").open("wb")
+    argv = ["ip", "netns", "exec", loopback_ns, sys.executable, "-m", "sim", "up", str(SPEC)]
+    argv += ["--no-rtsp", "--no-secrets", "--ready-file", str(ready)]
+    proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None, (work / "sim.log").read_text()
+            assert time.monotonic() < deadline, "simulator not ready"
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def run(
+    loopback_ns: str, hostile_sim: None, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Cli, int, dict[str, Any], float]:
+    """Discover every failure-mode camera (and a silent address) once."""
+    cli = Cli(tmp_path_factory.mktemp("hostile_cli"), netns=loopback_ns)
+    cli.setup([("TST-01-0001", 3, "127.0.25.0/24")])
+    hosts = [f"{c.host}:{c.onvif_port}" for c in load_spec(SPEC).cameras] + [f"{SILENT_HOST}:8080"]
+    started = time.monotonic()
+    code, report = cli.discover(
+        "--site", "TST-01-0001", "--timeout", "1", *(x for h in hosts for x in ("--hosts", h))
+    )
+    return cli, code, report, time.monotonic() - started
+
+
+def _device(report: dict[str, Any], name: str) -> dict[str, Any]:
+    camera = load_spec(SPEC).camera("DISC-H", name)
+    return by_host(report)[camera.host]
+
+
+EXPECTED = {
+    "good": ("registered", "registered"),
+    "skewed": ("registered", "registered"),
+    "wrongpass": ("auth_failed", "credentials_refused"),
+    "malformed": ("not_onvif", "malformed_xml"),
+    "bomb": ("not_onvif", "xml_forbidden"),
+    "xxe": ("not_onvif", "xml_forbidden"),
+    "deep": ("not_onvif", "malformed_xml"),
+    "huge": ("not_onvif", "reply_too_large"),
+    "foreign": ("refused_address", "foreign_stream_uri"),
+    "xaddrs": ("refused_address", "foreign_service_address"),
+    "redirect": ("refused_address", "redirect_refused"),
+    "notonvif": ("not_onvif", "not_soap"),
+    "silent": ("unreachable", "timeout"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_device_gets_its_own_result(
+    run: tuple[Cli, int, dict[str, Any], float], name: str
+) -> None:
+    _, _, report, _ = run
+    device = _device(report, name)
+    assert (device["outcome"], device["reason_code"]) == EXPECTED[name], device
+
+
+def test_the_run_is_bounded_and_reports_the_shortfall(
+    run: tuple[Cli, int, dict[str, Any], float],
+) -> None:
+    _, code, report, elapsed = run
+    # Collection 1 s, the silent device 2 s per call, start-up of two processes: well under 30.
+    assert elapsed < 30
+    assert report["expected"] == 3 and report["found"] == 2 and report["short"] is True
+    assert code == 3
+    nothing = by_host(report)[SILENT_HOST]
+    assert nothing["outcome"] == "unreachable"
+
+
+def test_clock_skew_is_compensated_and_reported(
+    run: tuple[Cli, int, dict[str, Any], float],
+) -> None:
+    _, _, report, _ = run
+    skewed = _device(report, "skewed")
+    assert skewed["clock_skew_s"] == pytest.approx(3600, abs=2)
+    assert _device(report, "good")["clock_skew_s"] == pytest.approx(0, abs=2)
+
+
+def test_only_usable_devices_are_stored(run: tuple[Cli, int, dict[str, Any], float]) -> None:
+    cli, _, _, _ = run
+    engine = create_engine(f"sqlite:///{cli.tmp / 'camfleet.db'}")
+    with engine.connect() as conn:
+        hosts = sorted(r[0] for r in conn.execute(text("SELECT host FROM cameras")))
+        uris = [r[0] for r in conn.execute(text("SELECT stream_uri FROM media_profiles"))]
+        orphans = conn.execute(
+            text("SELECT count(*) FROM media_profiles WHERE camera_id NOT IN (SELECT id FROM cameras)")
+        ).scalar()
+    engine.dispose()
+    spec = load_spec(SPEC)
+    assert hosts == sorted(spec.camera("DISC-H", n).host for n in ("good", "skewed"))
+    assert len(uris) == 4 and all(u.startswith("rtsp://127.0.25.") for u in uris)
+    assert orphans == 0
+    listed = cli.run("cameras", "list", "--site", "TST-01-0001", "--json")
+    assert len(json.loads(listed.stdout)["cameras"]) == 2
+
+
+def test_no_password_in_any_output(run: tuple[Cli, int, dict[str, Any], float]) -> None:
+    cli, _, _, _ = run
+    cli.run("credentials", "list")
+    cli.assert_no_secret(PASSWORD, OTHER_PASSWORD)
+
+
+def test_a_second_run_changes_nothing(run: tuple[Cli, int, dict[str, Any], float]) -> None:
+    cli, _, _, _ = run
+    spec = load_spec(SPEC)
+    hosts = [f"{spec.camera('DISC-H', n).host}:8080" for n in ("good", "skewed")]
+    code, report = cli.discover(
+        "--site", "TST-01-0001", "--timeout", "0.5", *(x for h in hosts for x in ("--hosts", h))
+    )
+    assert [d["outcome"] for d in report["devices"]] == ["unchanged", "unchanged"]
+    assert code == 3  # still short: 2 of 3
+    cli.assert_no_secret(PASSWORD, OTHER_PASSWORD)

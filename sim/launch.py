@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.netns import NetnsPair, exec_in
+from sim.spec import PrecinctSpec
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 15.0
@@ -96,3 +99,21 @@ def start_sim(
         raise
     sim.ready = json.loads(ready_file.read_text(encoding="utf-8"))
     return sim
+
+
+@dataclass(frozen=True)
+class SimNetns:
+    """A simulated precinct running in namespace ``cams``, reachable from ``nvr``."""
+
+    cams: str
+    nvr: str
+    nvr_host: str
+    spec: PrecinctSpec
+    pair: NetnsPair
+    process: SimProcess
+
+    def exec_in_nvr(
+        self, argv: Sequence[str], *, timeout: float = 30.0, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command on the NVR side (where camfleet would run); secrets go via stdin."""
+        return exec_in(self.nvr, argv, timeout=timeout, check=False, stdin=stdin)

@@ -6,6 +6,7 @@ import contextlib
 import ipaddress
 import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -45,6 +46,30 @@ def unique_prefix(base: str = "cfsim") -> str:
     return f"{base}{os.getpid()}x{next(_counter)}"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(base: str = "cfsim") -> list[str]:
+    """Delete namespaces that ``unique_prefix(base)`` named for processes no longer alive."""
+    pattern = re.compile(rf"^{re.escape(base)}(\d+)x\d+-(cams|nvr)$")
+    removed: list[str] = []
+    names = sorted(p.name for p in NETNS_DIR.iterdir()) if NETNS_DIR.is_dir() else []
+    for name in names:
+        match = pattern.match(name)
+        # A run killed before its cleanup leaves its pair behind; its pid says whose it was.
+        if match and not _pid_alive(int(match.group(1))):
+            destroy_netns(name)
+            removed.append(name)
+    return removed
+
+
 def netns_exists(name: str) -> bool:
     """Return True if a named network namespace exists."""
     return (NETNS_DIR / name).exists()
@@ -79,11 +104,24 @@ def exec_argv(namespace: str, argv: Sequence[str]) -> list[str]:
 
 
 def exec_in(
-    namespace: str, argv: Sequence[str], *, timeout: float = 30.0, check: bool = True
+    namespace: str,
+    argv: Sequence[str],
+    *,
+    timeout: float = 30.0,
+    check: bool = True,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command inside a namespace and return its completed process (text output)."""
+    """Run a command inside a namespace and return its completed process (text output).
+
+    Pass secrets through ``stdin``, never in ``argv``: arguments are visible to every user.
+    """
     return subprocess.run(  # noqa: S603 - an argv list, never a shell
-        exec_argv(namespace, argv), capture_output=True, text=True, timeout=timeout, check=check
+        exec_argv(namespace, argv),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
     )
 
 

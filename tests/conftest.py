@@ -11,16 +11,14 @@ Fixtures:
 from __future__ import annotations
 
 import atexit
-import subprocess
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sim import launch, netns
-from sim.launch import SimProcess
+from sim.launch import SimNetns, SimProcess
 from sim.runner import precinct_file
 from sim.spec import PrecinctSpec, load_spec
 
@@ -70,24 +68,6 @@ def sim_precinct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrecinctS
         stop_sim(sim)
 
 
-@dataclass(frozen=True)
-class SimNetns:
-    """A simulated precinct running in ``cams``, reachable from ``nvr`` at ``nvr_host``."""
-
-    cams: str
-    nvr: str
-    nvr_host: str
-    spec: PrecinctSpec
-    pair: netns.NetnsPair
-    process: SimProcess
-
-    def exec_in_nvr(
-        self, argv: Sequence[str], *, timeout: float = 30.0
-    ) -> subprocess.CompletedProcess[str]:
-        """Run a command on the NVR side (where camfleet would run) and return its result."""
-        return netns.exec_in(self.nvr, argv, timeout=timeout, check=False)
-
-
 StartSimNetns = Callable[..., SimNetns]
 
 
@@ -95,6 +75,7 @@ def _require_netns() -> None:
     reason = netns.netns_unavailable_reason()
     if reason is not None:
         pytest.skip(f"network namespaces unavailable: {reason}")
+    netns.remove_stale()
 
 
 def _start_in_netns(

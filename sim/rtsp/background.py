@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,3 +30,10 @@ def serve_in_thread(cameras: Sequence[CameraSpec], **options: Any) -> Iterator[R
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=30)
             loop.close()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that is free on a host address right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])

@@ -105,6 +105,7 @@ def record_checks(
         for s in session.scalars(select(CameraState).where(CameraState.camera_id.in_(ids)))
     }
     states: dict[int, StateSnapshot] = {}
+    pending: list[tuple[CheckResult, StateSnapshot, CheckOutcome]] = []
     for record in records:
         if (record.camera_id, record.attempt) in done:
             continue
@@ -122,16 +123,18 @@ def record_checks(
             measurements=json_safe(outcome.measurements),
         )
         session.add(check)
-        session.flush([check])
         row = rows.get(record.camera_id)
-        previous = snapshot_of(row) if row is not None else None
+        previous = states.get(record.camera_id) or (snapshot_of(row) if row is not None else None)
         snap = next_state(previous, outcome.status, outcome.started_at, rules)
-        if row is None:
-            row = CameraState(camera_id=record.camera_id)
-            session.add(row)
-            rows[record.camera_id] = row
-        _apply(row, snap, outcome, check.id)
         states[record.camera_id] = snap
+        pending.append((check, snap, outcome))
+    session.flush()  # one round of inserts gives every history row its id
+    for check, snap, outcome in pending:
+        row = rows.get(check.camera_id)
+        if row is None:
+            row = rows[check.camera_id] = CameraState(camera_id=check.camera_id)
+            session.add(row)
+        _apply(row, snap, outcome, check.id)
     session.flush()
     return states
 

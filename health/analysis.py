@@ -342,12 +342,17 @@ def _pts_span(frames: Sequence[Frame]) -> float | None:
 
 
 def measured_fps(frames: Sequence[Frame]) -> float | None:
-    """Return the stream's frame rate from sequence numbers and pts, when measurable."""
-    span = _pts_span(frames)
-    count = frames[-1].index - frames[0].index
-    if span is None or span <= 0 or count <= 0:
-        return None
-    return count / span
+    """Return the stream's frame rate: the median rate between consecutive sampled frames.
+
+    The median, because right after opening FFmpeg reports the first frames' times before it
+    has settled the stream's start time, which skews the first pair.
+    """
+    rates = [
+        (b.index - a.index) / (b.pts_s - a.pts_s)
+        for a, b in itertools.pairwise(frames)
+        if a.pts_s is not None and b.pts_s is not None and b.pts_s > a.pts_s
+    ]
+    return float(np.median(rates)) if rates else None
 
 
 def detect_degraded(

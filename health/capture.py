@@ -56,7 +56,17 @@ class CaptureOptions:
     probe_size: int = 32_768
     """FFmpeg probesize in bytes; small keeps time to first frame near 0.2 s."""
     ffmpeg_thread_safe: bool = False
-    """Let OpenCV open streams concurrently in one process (OPENCV_FFMPEG_IS_THREAD_SAFE=1)."""
+    """Let OpenCV open streams concurrently in one process (OPENCV_FFMPEG_IS_THREAD_SAFE=1).
+
+    Read by OpenCV once, at the first open in the process: set it before any capture."""
+    ffmpeg_log_level: int | None = -8
+    """FFmpeg log level (OPENCV_FFMPEG_LOGLEVEL; -8 is quiet, 16 errors); None leaves it.
+
+    Quiet by default: every failure FFmpeg would print is diagnosed into the outcome anyway.
+    Read by OpenCV once, at the first open in the process."""
+    decoder_threads: int = 1
+    """H.264 decoder threads per stream; one avoids frame-threading delay and suits many
+    concurrent checks on few cores."""
     thumbnail_width: int = 320
     """Width of the thumbnail JPEG kept with each outcome."""
     snapshot_max_bytes: int = 4 * 1024 * 1024
@@ -64,8 +74,8 @@ class CaptureOptions:
 
     def __post_init__(self) -> None:
         """Reject option sets that cannot keep the deadline."""
-        if self.window_s <= 0 or self.samples < 2:
-            raise ValueError("window_s must be positive and samples at least 2")
+        if self.window_s <= 0 or self.samples < 2 or self.decoder_threads < 0:
+            raise ValueError("window_s must be positive, samples at least 2, threads >= 0")
         if min(self.open_timeout_s, self.read_timeout_s, self.probe_timeout_s) <= 0:
             raise ValueError("timeouts must be positive")
         needed = self.open_timeout_s + self.window_s + self.read_timeout_s
@@ -114,6 +124,8 @@ def configure_ffmpeg(options: CaptureOptions) -> None:
     wanted = {"OPENCV_FFMPEG_CAPTURE_OPTIONS": options.ffmpeg_options()}
     if options.ffmpeg_thread_safe:
         wanted["OPENCV_FFMPEG_IS_THREAD_SAFE"] = "1"
+    if options.ffmpeg_log_level is not None:
+        wanted["OPENCV_FFMPEG_LOGLEVEL"] = str(options.ffmpeg_log_level)
     # setenv while another thread's FFmpeg open reads the environment is a data race in libc,
     # so write only when a value actually changes, which in a steady process is never.
     with _ENV_LOCK:
@@ -130,6 +142,8 @@ def _open(url: str, options: CaptureOptions, budget_s: float) -> cv2.VideoCaptur
         open_ms,
         cv2.CAP_PROP_READ_TIMEOUT_MSEC,
         int(options.read_timeout_s * 1000),
+        cv2.CAP_PROP_N_THREADS,
+        options.decoder_threads,
     ]
     return cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
 
@@ -158,13 +172,17 @@ def _sample(cap: cv2.VideoCapture, options: CaptureOptions, deadline: float) -> 
     decoded, image = 1, None
     frames: list[Frame] = []
     step = options.window_s / (options.samples - 1)
+    stalled_after = 0.9 * options.read_timeout_s
     ended = "window"
     # Paced by the wall clock, which always advances; pts are recorded for the analysis.
     while len(frames) < options.samples:
         if time.monotonic() >= deadline:
             ended = "deadline"
             break
-        if not cap.grab():
+        before = time.monotonic()
+        if not cap.grab() or time.monotonic() - before >= stalled_after:
+            # A read that hit the timeout means the stream stalled, even when the decoder
+            # then hands out the frames it still held: stop rather than wait again for each.
             ended = "stalled"
             break
         decoded += 1

@@ -45,7 +45,11 @@ class _Reply:
 
 
 class _NoAnswer(Exception):
-    """The peer accepted the connection but sent no complete reply in time."""
+    """The peer accepted the connection but sent no complete reply ("timeout" or "closed")."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
 
 
 class _BadReply(Exception):
@@ -140,14 +144,14 @@ class _Session:
         """Receive some bytes before the deadline; raise _NoAnswer on silence or close."""
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            raise _NoAnswer("deadline passed")
+            raise _NoAnswer("timeout", "deadline passed")
         self._sock.settimeout(remaining)
         try:
             data = self._sock.recv(4096)
         except TimeoutError as exc:
-            raise _NoAnswer("no reply in time") from exc
+            raise _NoAnswer("timeout", "no reply in time") from exc
         if not data:
-            raise _NoAnswer("connection closed")
+            raise _NoAnswer("closed", "connection closed")
         return data
 
     def request(self, method: str, url: str, extra: dict[str, str]) -> _Reply:
@@ -159,7 +163,7 @@ class _Session:
         try:
             self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
         except TimeoutError as exc:
-            raise _NoAnswer("could not send in time") from exc
+            raise _NoAnswer("timeout", "could not send in time") from exc
         return self._read_reply()
 
     def _read_reply(self) -> _Reply:
@@ -248,7 +252,7 @@ def probe_stream(
                 reply = session.request("DESCRIBE", target.url, accept | {"Authorization": header})
     except _NoAnswer as exc:
         message = f"{where} accepted the connection but gave no RTSP answer ({exc})"
-        return ProbeResult(Status.UNREACHABLE, "timeout", message)
+        return ProbeResult(Status.UNREACHABLE, exc.code, message)
     except _BadReply as exc:
         return ProbeResult(Status.NO_VIDEO, "protocol_error", f"{where} sent a bad reply: {exc}")
     except OSError as exc:

@@ -201,7 +201,8 @@ def test_installer_lists_hold_only_its_subtree(live_api: LiveApi) -> None:
     sweeps = live_api.get("installer_a", "/api/v1/sweeps").json()
     assert {s["scope_site_code"] for s in sweeps["items"]} == {SITE["A"]}
     register = live_api.get("installer_a", "/api/v1/sites/register.csv").text.splitlines()
-    assert len(register) == 2 and SITE["A"] in register[1]
+    assert len(register) == 2
+    assert SITE["A"] in register[1]
 
 
 def test_installer_cannot_move_a_camera_out_of_its_subtree(live_api: LiveApi) -> None:

@@ -230,5 +230,5 @@ def test_installer_cannot_move_a_camera_out_of_its_subtree(live_api: LiveApi) ->
 
 
 def test_monitor_cannot_import_the_register(live_api: LiveApi) -> None:
-    r = live_api.request("monitor", "PUT", "/api/v1/sites/register.csv", content=b"x", headers={})
+    r = live_api.request("monitor", "PUT", "/api/v1/sites/register.csv", content=b"x")
     assert r.status_code == 403

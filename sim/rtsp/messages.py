@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
@@ -9,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 MAX_HEAD_BYTES = 16 * 1024
 MAX_BODY_BYTES = 64 * 1024
 SERVER_NAME = "camsim-rtsp/1.0"
+_METHOD = re.compile(r"[A-Za-z_]{1,32}")
 
 REASONS = {
     200: "OK",
@@ -69,7 +71,7 @@ def parse_head(head: bytes) -> Request:
         raise RequestError("request is not UTF-8") from exc
     lines = text.split("\r\n")
     parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[0].isalpha() or not parts[2].startswith("RTSP/"):
+    if len(parts) != 3 or not _METHOD.fullmatch(parts[0]) or not parts[2].startswith("RTSP/"):
         raise RequestError("malformed request line")
     headers: dict[str, str] = {}
     for line in lines[1:]:

@@ -41,6 +41,13 @@ def digest_header(
     )
 
 
+def test_parse_keepalive_method() -> None:
+    assert (
+        parse_head(b"GET_PARAMETER rtsp://h/a RTSP/1.0\r\nCSeq: 9\r\n\r\n").method
+        == "GET_PARAMETER"
+    )
+
+
 def test_parse_request_head() -> None:
     head = b"DESCRIBE rtsp://h:554/S/C/main RTSP/1.0\r\nCSeq: 2\r\nAccept: application/sdp\r\n\r\n"
     request = parse_head(head)

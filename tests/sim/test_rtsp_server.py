@@ -133,17 +133,20 @@ def test_udp_request_falls_back_to_tcp(server: RtspServer) -> None:
 
 
 def test_rtsp_playback_is_real_time(server: RtspServer) -> None:
-    async def run() -> tuple[int, list[int], int]:
+    async def run() -> tuple[tuple[int, int, int], list[int], int]:
         cam = by_kind(server, "live")
         client = await RtspClient.connect(cam.host, server.port(cam))
         client.set_credentials(cam.username, cam.password)
         played = await client.play(server.url(cam, "sub"))
         stats = await client.read_media(2.0)
+        keepalive = await client.request("GET_PARAMETER", server.url(cam, "sub") + "/")
+        teardown = await client.request("TEARDOWN", server.url(cam, "sub") + "/")
         await client.close()
-        return played.status, stats.timestamps, stats.seq_gaps
+        statuses = (played.status, keepalive.status, teardown.status)
+        return statuses, stats.timestamps, stats.seq_gaps
 
-    status, timestamps, gaps = asyncio.run(run())
-    assert status == 200
+    statuses, timestamps, gaps = asyncio.run(run())
+    assert statuses == (200, 200, 200)
     assert 19 <= len(timestamps) <= 22  # 10 fps for 2 s, plus the first keyframe at once
     assert {b - a for a, b in itertools.pairwise(timestamps)} == {9000}
     assert gaps == 0

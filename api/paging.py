@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 
 from api.deps import ContextDep
 
@@ -51,3 +51,8 @@ def get_paging(
 
 
 PagingDep = Annotated[Paging, Depends(get_paging)]
+
+# Row ids are 32-bit on PostgreSQL; larger numbers cannot name anything.
+MAX_ID = 2_147_483_647
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id")]
+CodePath = Annotated[str, Path(min_length=1, max_length=64, description="Site code")]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, defer, selectinload
 
 from api.deps import ContextDep, PrincipalDep, SessionDep
 from api.errors import ERROR_RESPONSES, WRITE_RESPONSES, ApiError, not_found
-from api.paging import PagingDep
+from api.paging import IdPath, PagingDep
 from api.schemas import (
     CameraCredentialSet,
     CameraMove,
@@ -55,7 +55,7 @@ def _camera_query() -> Select[Camera, str, str, int]:
 
 
 def load_camera_public(
-    session: Session, principal: Principal, camera_id: int, sweep_interval_s: float
+    session: Session, principal: Principal, camera_id: IdPath, sweep_interval_s: float
 ) -> CameraPublic:
     """Return the public view of one camera in scope, or answer 404."""
     row = session.execute(
@@ -108,7 +108,7 @@ def list_cameras(
 
 @router.get("/{camera_id}", response_model=CameraPublic, summary="One camera")
 def get_camera(
-    camera_id: int, ctx: ContextDep, principal: PrincipalDep, session: SessionDep
+    camera_id: IdPath, ctx: ContextDep, principal: PrincipalDep, session: SessionDep
 ) -> CameraPublic:
     """Return one camera with its profiles and current state."""
     return load_camera_public(session, principal, camera_id, ctx.settings.sweep_interval_s)
@@ -121,7 +121,7 @@ def get_camera(
     responses=WRITE_RESPONSES,
 )
 def update_camera(
-    camera_id: int,
+    camera_id: IdPath,
     body: CameraUpdate,
     ctx: ContextDep,
     principal: PrincipalDep,
@@ -144,7 +144,7 @@ def update_camera(
     responses=WRITE_RESPONSES,
 )
 def move_camera(
-    camera_id: int,
+    camera_id: IdPath,
     body: CameraMove,
     ctx: ContextDep,
     principal: PrincipalDep,
@@ -181,7 +181,7 @@ def move_camera(
     responses=WRITE_RESPONSES,
 )
 def set_camera_credential(
-    camera_id: int,
+    camera_id: IdPath,
     body: CameraCredentialSet,
     ctx: ContextDep,
     principal: PrincipalDep,
@@ -205,7 +205,7 @@ def set_camera_credential(
 
 @router.get("/{camera_id}/checks", response_model=Page[CheckPublic], summary="Check history")
 def camera_checks(
-    camera_id: int,
+    camera_id: IdPath,
     principal: PrincipalDep,
     session: SessionDep,
     paging: PagingDep,
@@ -233,7 +233,7 @@ def camera_checks(
     summary="Latest thumbnail",
     responses={200: {"content": JPEG, "description": "The latest checked frame, as JPEG"}},
 )
-def camera_thumbnail(camera_id: int, principal: PrincipalDep, session: SessionDep) -> Response:
+def camera_thumbnail(camera_id: IdPath, principal: PrincipalDep, session: SessionDep) -> Response:
     """Return the frame kept from the camera's latest check, as JPEG."""
     camera = camera_in_scope(session, principal, camera_id)
     jpeg = session.scalar(select(CameraState.thumbnail).where(CameraState.camera_id == camera.id))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from api.context import ApiContext
 from api.deps import ContextDep, PrincipalDep
 from api.errors import WRITE_RESPONSES, ApiError, ErrorBody
+from api.paging import CodePath, IdPath
 from api.ratelimit import retry_after_header
 from api.schemas import CheckRun
 from api.scope import camera_in_scope, require_action, site_in_scope
@@ -77,7 +78,7 @@ def _run_and_report(ctx: ApiContext, site_id: int, camera_ids: Sequence[int]) ->
 
 
 @router.post("/cameras/{camera_id}/check", response_model=CheckRun, summary="Check a camera now")
-async def check_camera(camera_id: int, ctx: ContextDep, principal: PrincipalDep) -> CheckRun:
+async def check_camera(camera_id: IdPath, ctx: ContextDep, principal: PrincipalDep) -> CheckRun:
     """Check one camera now and answer within the check deadline."""
 
     def target() -> tuple[int, int]:
@@ -92,7 +93,7 @@ async def check_camera(camera_id: int, ctx: ContextDep, principal: PrincipalDep)
 
 
 @router.post("/sites/{code}/check", response_model=CheckRun, summary="Verify a precinct now")
-async def check_precinct(code: str, ctx: ContextDep, principal: PrincipalDep) -> CheckRun:
+async def check_precinct(code: CodePath, ctx: ContextDep, principal: PrincipalDep) -> CheckRun:
     """Check every enabled camera of a precinct now (the installer's verify)."""
 
     def target() -> tuple[int, list[int]]:

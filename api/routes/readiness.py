@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.context import ApiContext
 from api.deps import ContextDep, PrincipalDep, SessionDep
 from api.errors import ERROR_RESPONSES, not_found
-from api.paging import Paging, PagingDep
+from api.paging import CodePath, Paging, PagingDep
 from api.schemas import Page, PrecinctDetail, PrecinctSummary, SiteReadiness, SiteRollupPublic
 from api.scope import site_in_scope
 from api.views import camera_readiness, precinct_summary, rollup_public
@@ -159,7 +159,7 @@ async def readiness_precincts(
 
 @router.get("/sites/{code}", response_model=SiteReadiness, summary="One site's readiness")
 async def readiness_site(
-    code: str,
+    code: CodePath,
     ctx: ContextDep,
     principal: PrincipalDep,
     paging: PagingDep,
@@ -187,7 +187,7 @@ async def readiness_site(
     "/precincts/{code}", response_model=PrecinctDetail, summary="One precinct, with cameras"
 )
 def readiness_precinct(
-    code: str, ctx: ContextDep, principal: PrincipalDep, session: SessionDep
+    code: CodePath, ctx: ContextDep, principal: PrincipalDep, session: SessionDep
 ) -> PrecinctDetail:
     """Return a precinct's readiness and every camera's current state, read fresh."""
     site = site_in_scope(session, principal, code)

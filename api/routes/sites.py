@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from api.deps import ContextDep, PrincipalDep, SessionDep
 from api.errors import ERROR_RESPONSES, WRITE_RESPONSES, ApiError, ErrorBody
-from api.paging import PagingDep
+from api.paging import CodePath, PagingDep
 from api.schemas import ImportResult, Page, SiteNode, SitePublic
 from api.scope import require_admin, restrict, site_in_scope
 from api.views import parent_code_of, site_public
@@ -177,7 +177,7 @@ async def import_sites(request: Request, ctx: ContextDep, principal: PrincipalDe
 
 
 @router.get("/{code}", response_model=SitePublic, summary="One site")
-def get_site_route(code: str, principal: PrincipalDep, session: SessionDep) -> SitePublic:
+def get_site_route(code: CodePath, principal: PrincipalDep, session: SessionDep) -> SitePublic:
     """Return one site."""
     site = site_in_scope(session, principal, code)
     return site_public(site, parent_code_of(site.path))

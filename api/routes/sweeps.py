@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from api.context import ApiContext
 from api.deps import ContextDep, PrincipalDep, SessionDep
 from api.errors import ERROR_RESPONSES, WRITE_RESPONSES, ApiError, not_found
-from api.paging import PagingDep
+from api.paging import IdPath, PagingDep
 from api.schemas import Page, SweepPublic, SweepStart
 from api.scope import require_action, site_in_scope
 from api.views import sweep_public
@@ -86,7 +86,7 @@ def list_sweeps(
 
 
 @router.get("/{sweep_id}", response_model=SweepPublic, summary="One sweep and its progress")
-def get_sweep(sweep_id: int, principal: PrincipalDep, session: SessionDep) -> SweepPublic:
+def get_sweep(sweep_id: IdPath, principal: PrincipalDep, session: SessionDep) -> SweepPublic:
     """Return a sweep's progress."""
     sweep = _visible_sweep(session, principal, sweep_id)
     return sweep_public(sweep, _scope_code(sweep))
@@ -100,7 +100,7 @@ def get_sweep(sweep_id: int, principal: PrincipalDep, session: SessionDep) -> Sw
     responses=WRITE_RESPONSES,
 )
 def cancel(
-    sweep_id: int, ctx: ContextDep, principal: PrincipalDep, session: SessionDep
+    sweep_id: IdPath, ctx: ContextDep, principal: PrincipalDep, session: SessionDep
 ) -> SweepPublic:
     """Ask a running sweep to stop; it stops after the checks in flight."""
     _visible_sweep(session, principal, sweep_id)

@@ -1,11 +1,10 @@
-"""Property-based fuzzing of the whole OpenAPI document: no 5xx, every response matches its schema."""
+"""Fuzz the whole OpenAPI document by property: no 5xx, every response matches its schema."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.netns import NetnsPair, exec_in
-from sim.spec import PrecinctSpec
+from sim.netns import NetnsPair, create_pair, exec_in, unique_prefix
+from sim.spec import PrecinctSpec, load_spec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 90.0
@@ -117,3 +117,43 @@ class SimNetns:
     ) -> subprocess.CompletedProcess[str]:
         """Run a command on the NVR side (where camfleet would run); secrets go via stdin."""
         return exec_in(self.nvr, argv, timeout=timeout, check=False, stdin=stdin)
+
+
+# Tests answer multicast probes after a short random delay; the default (0.5 s) only slows them.
+TEST_WSD_MAX_DELAY_S = 0.05
+
+
+def start_in_netns(
+    workdir: Path,
+    path: Path,
+    *,
+    behaviours: Sequence[str] = (),
+    rtsp: bool = True,
+    wsd_max_delay_s: float = TEST_WSD_MAX_DELAY_S,
+) -> SimNetns:
+    """Create a namespace pair and run a precinct in its cameras side (multicast on).
+
+    ``behaviours`` are ``SITE/NAME=KIND`` overrides. Stop it with ``stop_in_netns``.
+    """
+    n_hosts = len(load_spec(path).cameras)
+    pair = create_pair(unique_prefix(), n_hosts=n_hosts)
+    args = [str(path), "--netns", pair.cams, "--host-base", pair.camera_hosts[0]]
+    args += ["--wsd-max-delay", str(wsd_max_delay_s)]
+    args += [f"--behaviour={b}" for b in behaviours]
+    if not rtsp:
+        args.append("--no-rtsp")
+    try:
+        process = start_sim(args, workdir)
+    except BaseException:
+        pair.destroy()
+        raise
+    spec = load_spec(path, host_base=pair.camera_hosts[0])
+    return SimNetns(pair.cams, pair.nvr, pair.nvr_host, spec, pair, process)
+
+
+def stop_in_netns(sim: SimNetns) -> int:
+    """Stop a precinct started by ``start_in_netns``, delete its namespaces, return its status."""
+    try:
+        return sim.process.stop()
+    finally:
+        sim.pair.destroy()

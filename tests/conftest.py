@@ -23,8 +23,6 @@ from sim.runner import precinct_file
 from sim.spec import PrecinctSpec, load_spec
 
 ALL_FAULTS = precinct_file("all_faults")
-# Tests answer probes from a short random delay; the real default (0.5 s) only slows them.
-TEST_WSD_MAX_DELAY_S = 0.05
 
 _live_processes: list[SimProcess] = []
 _live_pairs: list[netns.NetnsPair] = []
@@ -78,46 +76,24 @@ def _require_netns() -> None:
     netns.remove_stale()
 
 
-def _start_in_netns(
-    workdir: Path,
-    path: Path = ALL_FAULTS,
-    *,
-    behaviours: Sequence[str] = (),
-    rtsp: bool = True,
-    wsd_max_delay_s: float = TEST_WSD_MAX_DELAY_S,
-) -> SimNetns:
-    n_hosts = len(load_spec(path).cameras)
-    pair = netns.create_pair(netns.unique_prefix(), n_hosts=n_hosts)
-    _live_pairs.append(pair)
-    args = [
-        str(path),
-        "--netns",
-        pair.cams,
-        "--host-base",
-        pair.camera_hosts[0],
-        "--wsd-max-delay",
-        str(wsd_max_delay_s),
-    ]
-    args += [f"--behaviour={b}" for b in behaviours]
-    if not rtsp:
-        args.append("--no-rtsp")
-    try:
-        process = start_sim(args, workdir)
-    except BaseException:
-        pair.destroy()
-        _live_pairs.remove(pair)
-        raise
-    spec = load_spec(path, host_base=pair.camera_hosts[0])
-    return SimNetns(pair.cams, pair.nvr, pair.nvr_host, spec, pair, process)
+def _start_in_netns(workdir: Path, path: Path = ALL_FAULTS, **options: Any) -> SimNetns:
+    """Start a precinct in a fresh namespace pair (see sim.launch.start_in_netns)."""
+    sim = launch.start_in_netns(workdir, path, **options)
+    _live_processes.append(sim.process)
+    _live_pairs.append(sim.pair)
+    return sim
 
 
 def _stop_in_netns(sim: SimNetns) -> None:
+    """Stop a precinct started by _start_in_netns and assert that it exited cleanly."""
     try:
-        stop_sim(sim.process)
+        code = launch.stop_in_netns(sim)
     finally:
-        sim.pair.destroy()
+        if sim.process in _live_processes:
+            _live_processes.remove(sim.process)
         if sim.pair in _live_pairs:
             _live_pairs.remove(sim.pair)
+    assert code == 0, f"simulator exited with {code}:\n{sim.process.log_tail()}"
 
 
 @pytest.fixture(scope="session")

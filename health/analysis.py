@@ -110,10 +110,15 @@ class Analysis:
 def shrink(image: Image) -> Image:
     """Return the picture as luma at analysis size."""
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    if grey.shape == (ANALYSIS_HEIGHT, ANALYSIS_WIDTH):
-        return np.ascontiguousarray(grey)
-    size = (ANALYSIS_WIDTH, ANALYSIS_HEIGHT)
-    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8)
+    # Halving with INTER_AREA has a fast path in OpenCV (about 6x faster than one 4x step)
+    # and still averages every source pixel, which keeps sensor noise down.
+    while grey.shape[0] >= 2 * ANALYSIS_HEIGHT and grey.shape[1] >= 2 * ANALYSIS_WIDTH:
+        half = (grey.shape[1] // 2, grey.shape[0] // 2)
+        grey = cv2.resize(grey, half, interpolation=cv2.INTER_AREA)
+    if grey.shape != (ANALYSIS_HEIGHT, ANALYSIS_WIDTH):
+        size = (ANALYSIS_WIDTH, ANALYSIS_HEIGHT)
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(grey, np.uint8)
 
 
 def black_share(luma: Image, thresholds: Thresholds) -> float:
@@ -151,8 +156,9 @@ def _osd_cells(thresholds: Thresholds) -> npt.NDArray[np.bool_]:
 def cell_changes(a: Image, b: Image) -> npt.NDArray[np.float32]:
     """Return the mean absolute luma difference of each grid cell between two frames."""
     diff = cv2.absdiff(a, b).astype(np.float32)
-    rows, cols = ANALYSIS_HEIGHT // _CELL, ANALYSIS_WIDTH // _CELL
-    return np.asarray(diff.reshape(rows, _CELL, cols, _CELL).mean(axis=(1, 3)), np.float32)
+    grid = (ANALYSIS_WIDTH // _CELL, ANALYSIS_HEIGHT // _CELL)
+    # An exact integer-factor INTER_AREA resize is the mean of each cell, and fast.
+    return np.asarray(cv2.resize(diff, grid, interpolation=cv2.INTER_AREA), np.float32)
 
 
 def detect_frozen(
@@ -269,7 +275,7 @@ def _structure(luma: Image, osd: tuple[int, int, int, int]) -> npt.NDArray[np.fl
     # would dominate the correlation; flatten it to the picture's typical edge strength.
     left, top, right, bottom = osd
     if right > left and bottom > top:
-        edges[top:bottom, left:right] = float(np.median(edges))
+        edges[top:bottom, left:right] = float(edges.mean())
     return edges
 
 

@@ -55,10 +55,12 @@ class CaptureOptions:
     """FFmpeg analyzeduration: how much stream to read before the first frame (microseconds)."""
     probe_size: int = 32_768
     """FFmpeg probesize in bytes; small keeps time to first frame near 0.2 s."""
-    ffmpeg_thread_safe: bool = False
-    """Let OpenCV open streams concurrently in one process (OPENCV_FFMPEG_IS_THREAD_SAFE=1).
+    ffmpeg_thread_safe: bool | None = None
+    """Let OpenCV open streams concurrently in one process (OPENCV_FFMPEG_IS_THREAD_SAFE).
 
-    Read by OpenCV once, at the first open in the process: set it before any capture."""
+    OpenCV reads it at every open. Unlocked, threads open in parallel; locked (the default of
+    OpenCV), one hung camera holds every other open in the process for its open timeout.
+    None leaves the environment as it is."""
     ffmpeg_log_level: int | None = -8
     """FFmpeg log level (OPENCV_FFMPEG_LOGLEVEL; -8 is quiet, 16 errors); None leaves it.
 
@@ -122,8 +124,8 @@ def stream_url(uri: str, username: str | None, password: str | None) -> str:
 def configure_ffmpeg(options: CaptureOptions) -> None:
     """Put the FFmpeg settings into the process environment, where OpenCV reads them."""
     wanted = {"OPENCV_FFMPEG_CAPTURE_OPTIONS": options.ffmpeg_options()}
-    if options.ffmpeg_thread_safe:
-        wanted["OPENCV_FFMPEG_IS_THREAD_SAFE"] = "1"
+    if options.ffmpeg_thread_safe is not None:
+        wanted["OPENCV_FFMPEG_IS_THREAD_SAFE"] = "1" if options.ffmpeg_thread_safe else "0"
     if options.ffmpeg_log_level is not None:
         wanted["OPENCV_FFMPEG_LOGLEVEL"] = str(options.ffmpeg_log_level)
     # setenv while another thread's FFmpeg open reads the environment is a data race in libc,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from camfleet.config import Settings, load_settings
 from camfleet.credentials import add_credential
-from camfleet.db import transaction
+from camfleet.db import make_engine, session_factory, transaction, upgrade
 from camfleet.models import Camera, MediaProfile, Site
 from camfleet.vault import Vault
+from health.status import Status
+from sim.launch import SimProcess, start_sim
 from sim.spec import PrecinctSpec, parse_spec
 
 # Unique enough to grep for: it must never show up in output, logs or the database.
@@ -156,3 +159,50 @@ def register(
                 session.flush()
                 ids[f"{code}/{cam.name}"] = row.id
     return Registered(spec, ids)
+
+
+SITES = {
+    "P1": [("live", "live"), ("static", "static"), ("black", "black"), ("unauth", "unauthorized")],
+    "P2": [("frozen", "frozen"), ("refused", "refused"), ("nf", "not_found"), ("live2", "live")],
+}
+EXPECTED = {
+    "P1/live": Status.OK,
+    "P1/static": Status.OK,
+    "P1/black": Status.BLACK,
+    "P1/unauth": Status.AUTH_FAILED,
+    "P2/frozen": Status.FROZEN,
+    "P2/refused": Status.UNREACHABLE,
+    "P2/nf": Status.NOT_FOUND,
+    "P2/live2": Status.OK,
+}
+
+
+@pytest.fixture(scope="module")
+def precinct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrecinctSpec]:
+    """Run the test precinct's RTSP feeds on 127.0.26.x in a simulator process."""
+    work = tmp_path_factory.mktemp("sweep_sim")
+    spec = write_spec(work / "precinct.toml", spec_dict(SITES, "127.0.26.1"))
+    sim: SimProcess = start_sim([str(work / "precinct.toml")], work)
+    try:
+        yield spec
+    finally:
+        sim.stop()
+
+
+@dataclass
+class Env:
+    """A registered precinct in a fresh database, with settings and vault."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    vault: Vault
+    reg: Registered
+
+
+def make_env(tmp_path: Path, url: str, spec: PrecinctSpec, **overrides: object) -> Env:
+    settings = test_settings(tmp_path, url, **overrides)
+    vault = Vault.from_settings(settings)
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    return Env(settings, sessions, vault, register(sessions, vault, spec))

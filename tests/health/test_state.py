@@ -33,18 +33,23 @@ def run(statuses: list[Status], rules: StateRules = RULES) -> list[StateSnapshot
 def test_first_ok_is_hard_ok() -> None:
     (s,) = run([Status.OK])
     assert (s.hard_status, s.state_type, s.attempt) == (Status.OK, StateType.HARD, 1)
-    assert s.last_ok_at == T0 and s.last_change_at == T0
+    assert s.last_ok_at == T0
+    assert s.last_change_at == T0
     assert not needs_confirmation(s)
 
 
 def test_failure_is_soft_until_confirmed() -> None:
     ok, soft, hard = run([Status.OK, Status.BLACK, Status.BLACK])
     assert soft.state_type is StateType.SOFT
-    assert soft.status is Status.BLACK and soft.hard_status is Status.OK
-    assert soft.attempt == 1 and needs_confirmation(soft)
+    assert soft.status is Status.BLACK
+    assert soft.hard_status is Status.OK
+    assert soft.attempt == 1
+    assert needs_confirmation(soft)
     assert soft.last_change_at == ok.last_change_at
-    assert hard.state_type is StateType.HARD and hard.hard_status is Status.BLACK
-    assert hard.attempt == 2 and not needs_confirmation(hard)
+    assert hard.state_type is StateType.HARD
+    assert hard.hard_status is Status.BLACK
+    assert hard.attempt == 2
+    assert not needs_confirmation(hard)
     assert hard.last_change_at == T0 + timedelta(minutes=2)
     assert hard.last_ok_at == T0
 
@@ -86,7 +91,8 @@ def test_same_hard_failure_keeps_change_time() -> None:
 
 def test_never_seen_camera_failing_is_not_ok_while_soft() -> None:
     (s,) = run([Status.AUTH_FAILED])
-    assert s.state_type is StateType.SOFT and needs_confirmation(s)
+    assert s.state_type is StateType.SOFT
+    assert needs_confirmation(s)
     assert s.hard_status is Status.AUTH_FAILED
     assert s.last_ok_at is None
 
@@ -94,12 +100,14 @@ def test_never_seen_camera_failing_is_not_ok_while_soft() -> None:
 def test_single_attempt_rule_makes_failures_hard_at_once() -> None:
     rules = StateRules(confirm_attempts=1, flap_window=4, flap_changes=3)
     _, s = run([Status.OK, Status.BLURRED], rules)
-    assert s.state_type is StateType.HARD and s.hard_status is Status.BLURRED
+    assert s.state_type is StateType.HARD
+    assert s.hard_status is Status.BLURRED
 
 
 def test_warnings_need_confirmation_too() -> None:
     _, s = run([Status.OK, Status.DEGRADED])
-    assert needs_confirmation(s) and s.hard_status is Status.OK
+    assert needs_confirmation(s)
+    assert s.hard_status is Status.OK
 
 
 def test_recent_is_bounded_newest_last() -> None:

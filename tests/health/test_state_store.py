@@ -79,7 +79,8 @@ def test_failure_confirmed_over_two_attempts(
             RULES,
         )
     assert states[a].hard_status is Status.OK
-    assert states[b].state_type.value == "soft" and states[b].hard_status is Status.BLACK
+    assert states[b].state_type.value == "soft"
+    assert states[b].hard_status is Status.BLACK
     with transaction(sessions) as s:
         states = record_checks(s, sweep, [CheckRecord(b, 2, outcome(b, Status.BLACK, None))], RULES)
     assert states[b].state_type.value == "hard"
@@ -143,7 +144,8 @@ def test_overlapping_sweeps_refused_until_owner_is_stale(
     other = new_sweep(sessions, "PB")  # a disjoint site runs alongside
     with sessions() as s:
         stale = s.get_one(Sweep, whole)
-        assert stale.status == SweepStatus.INTERRUPTED and stale.finished_at is not None
+        assert stale.status == SweepStatus.INTERRUPTED
+        assert stale.finished_at is not None
         assert "no heartbeat" in (stale.error or "")
         assert s.get_one(Sweep, part).status == s.get_one(Sweep, other).status == "running"
 
@@ -163,7 +165,8 @@ def test_progress_cancel_and_finish(sessions: sessionmaker[Session], cams: dict[
 
 
 def test_scopes_overlap() -> None:
-    assert scopes_overlap("/A/", "/A/B/") and scopes_overlap("/A/B/", "/A/")
+    assert scopes_overlap("/A/", "/A/B/")
+    assert scopes_overlap("/A/B/", "/A/")
     assert scopes_overlap("/", "/A/")
     assert not scopes_overlap("/A/B/", "/A/C/")
 
@@ -177,8 +180,10 @@ def test_plans_decrypt_only_when_targeted(
         assert PASSWORD not in repr(plans)
         target = plans[0].target(vault)
         assert not isinstance(target, CheckOutcome)
-        assert target.password == PASSWORD and PASSWORD not in repr(target)
-        assert target.stream_uri.endswith("/PA/a/sub") and "@" not in target.stream_uri
+        assert target.password == PASSWORD
+        assert PASSWORD not in repr(target)
+        assert target.stream_uri.endswith("/PA/a/sub")
+        assert "@" not in target.stream_uri
         assert (target.expected_width, target.expected_height, target.expected_fps) == (
             640,
             360,
@@ -200,7 +205,8 @@ def test_check_profile_falls_back_to_smallest_h264(
         )
         s.flush()
         chosen = check_profile(cam)
-        assert chosen is not None and chosen.token == "sub"
+        assert chosen is not None
+        assert chosen.token == "sub"
         for p in cam.profiles:
             p.stream_uri = None
         s.flush()
@@ -209,7 +215,8 @@ def test_check_profile_falls_back_to_smallest_h264(
     with sessions() as s:
         (plan,) = plans_for(s, [camera_id])
     missing = plan.target(vault)
-    assert isinstance(missing, CheckOutcome) and missing.status is Status.NOT_FOUND
+    assert isinstance(missing, CheckOutcome)
+    assert missing.status is Status.NOT_FOUND
 
 
 def test_unreadable_credential_is_an_auth_failure(
@@ -219,11 +226,13 @@ def test_unreadable_credential_is_an_auth_failure(
     with sessions() as s:
         (plan,) = plans_for(s, [cams["PA/a"]])
     result = plan.target(other)
-    assert isinstance(result, CheckOutcome) and result.status is Status.AUTH_FAILED
+    assert isinstance(result, CheckOutcome)
+    assert result.status is Status.AUTH_FAILED
 
 
 def test_capture_options_follow_settings() -> None:
     settings = load_settings(sample_window_s=1.0, check_deadline_s=4.0, open_timeout_s=2.0)
     options = capture_options(settings)
-    assert options.ffmpeg_thread_safe and options.window_s == 1.0
+    assert options.ffmpeg_thread_safe
+    assert options.window_s == 1.0
     assert options.deadline_s >= options.open_timeout_s + options.window_s + options.read_timeout_s

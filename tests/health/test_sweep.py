@@ -5,79 +5,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from camfleet.config import Settings
-from camfleet.db import make_engine, session_factory, upgrade
 from camfleet.models import Base, CameraState, CheckResult, Sweep
-from camfleet.vault import Vault
 from health.status import Status
 from health.sweep import check_cameras_now, run_sweep, start_sweep
 from health.sweep_record import SweepBusy, SweepStatus, cancel_sweep
-from sim.launch import SimProcess, start_sim
 from sim.spec import PrecinctSpec
-from tests.health.sweep_support import (
-    PASSWORD,
-    Registered,
-    register,
-    spec_dict,
-    test_settings,
-    write_spec,
-)
+from tests.health import sweep_support
+from tests.health.sweep_support import EXPECTED, PASSWORD, Env, make_env
+
+precinct = sweep_support.precinct
 
 pytestmark = pytest.mark.timeout(120)
-
-SITES = {
-    "P1": [("live", "live"), ("static", "static"), ("black", "black"), ("unauth", "unauthorized")],
-    "P2": [("frozen", "frozen"), ("refused", "refused"), ("nf", "not_found"), ("live2", "live")],
-}
-EXPECTED = {
-    "P1/live": Status.OK,
-    "P1/static": Status.OK,
-    "P1/black": Status.BLACK,
-    "P1/unauth": Status.AUTH_FAILED,
-    "P2/frozen": Status.FROZEN,
-    "P2/refused": Status.UNREACHABLE,
-    "P2/nf": Status.NOT_FOUND,
-    "P2/live2": Status.OK,
-}
-
-
-@pytest.fixture(scope="module")
-def precinct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrecinctSpec]:
-    """Run the test precinct's RTSP feeds on 127.0.26.x in a simulator process."""
-    work = tmp_path_factory.mktemp("sweep_sim")
-    spec = write_spec(work / "precinct.toml", spec_dict(SITES, "127.0.26.1"))
-    sim: SimProcess = start_sim([str(work / "precinct.toml")], work)
-    try:
-        yield spec
-    finally:
-        sim.stop()
-
-
-@dataclass
-class Env:
-    """A registered precinct in a fresh database, with settings and vault."""
-
-    settings: Settings
-    sessions: sessionmaker[Session]
-    vault: Vault
-    reg: Registered
-
-
-def make_env(tmp_path: Path, url: str, spec: PrecinctSpec, **overrides: object) -> Env:
-    settings = test_settings(tmp_path, url, **overrides)
-    vault = Vault.from_settings(settings)
-    engine = make_engine(url)
-    upgrade(engine)
-    sessions = session_factory(engine)
-    return Env(settings, sessions, vault, register(sessions, vault, spec))
 
 
 @pytest.fixture
@@ -128,17 +72,20 @@ def test_sweep_checks_confirms_and_stores(
         "unreachable": 1,
         "not_found": 1,
     }
-    assert seen[-1] == (8, 8) and all(d <= t for d, t in seen)
+    assert seen[-1] == (8, 8)
+    assert all(d <= t for d, t in seen)
     with env.sessions() as s:
         sweep = s.get_one(Sweep, summary.sweep_id)
         assert (sweep.status, sweep.done, sweep.total) == ("completed", 8, 8)
-        assert sweep.finished_at is not None and sweep.counts == summary.counts
+        assert sweep.finished_at is not None
+        assert sweep.counts == summary.counts
         rows = s.scalars(select(CheckResult).where(CheckResult.sweep_id == sweep.id)).all()
         assert len(rows) == summary.checks
         states = s.scalars(select(CameraState)).all()
         assert all(st.state_type == "hard" for st in states)
         live = s.get_one(CameraState, env.reg.camera_ids["P1/live"])
-        assert live.thumbnail and live.thumbnail[:2] == b"\xff\xd8"
+        assert live.thumbnail
+        assert live.thumbnail[:2] == b"\xff\xd8"
     out, err = capfd.readouterr()
     shown = out + err + caplog.text + dump_database(env.sessions)
     assert PASSWORD not in shown
@@ -146,7 +93,8 @@ def test_sweep_checks_confirms_and_stores(
 
 def test_scoped_sweep_touches_only_its_site(env: Env) -> None:
     summary = run_sweep(env.settings, env.sessions, env.vault, "P2", concurrency=4)
-    assert summary.status is SweepStatus.COMPLETED and summary.total == 4
+    assert summary.status is SweepStatus.COMPLETED
+    assert summary.total == 4
     assert set(final_statuses(env)) == {k for k in EXPECTED if k.startswith("P2/")}
     with env.sessions() as s:
         assert s.get_one(Sweep, summary.sweep_id).scope_path.endswith("/P2/")
@@ -166,7 +114,8 @@ def test_no_overlap_and_cancellation(env: Env) -> None:
             if sweep.status != "running":
                 break
         time.sleep(0.1)
-    assert sweep.status == "cancelled" and sweep.done == sweep.total == 8
+    assert sweep.status == "cancelled"
+    assert sweep.done == sweep.total == 8
     assert sweep.counts.get("not_checked", 0) + sweep.counts.get("unconfirmed", 0) > 0
     with env.sessions() as s:
         # Consistent: every stored check's camera has a state pointing at a stored check.
@@ -176,7 +125,8 @@ def test_no_overlap_and_cancellation(env: Env) -> None:
             assert checks[st.last_check_id].camera_id == st.camera_id
     # The scope is free again.
     again = run_sweep(env.settings, env.sessions, env.vault, "P1")
-    assert again.status is SweepStatus.COMPLETED and again.done == 4
+    assert again.status is SweepStatus.COMPLETED
+    assert again.done == 4
 
 
 def test_check_cameras_now_answers_within_the_deadline(env: Env) -> None:
@@ -189,7 +139,8 @@ def test_check_cameras_now_answers_within_the_deadline(env: Env) -> None:
     assert elapsed < env.settings.check_deadline_s + 3
     with env.sessions() as s:
         rows = s.scalars(select(CheckResult)).all()
-        assert len(rows) == 3 and all(r.sweep_id is None for r in rows)
+        assert len(rows) == 3
+        assert all(r.sweep_id is None for r in rows)
         black = s.get_one(CameraState, ids[1])
         assert (black.state_type, black.status) == ("soft", "black")
 

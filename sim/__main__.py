@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="upper bound of the random delay before answering a multicast probe",
     )
+    up.add_argument(
+        "--auth-window",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how far a UsernameToken's Created may be from the camera's clock (default 300)",
+    )
     return parser
 
 
@@ -101,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             multicast=multicast,
             rtsp=not args.no_rtsp,
             wsd_max_delay_s=args.wsd_max_delay,
+            auth_window_s=args.auth_window,
         )
     except SpecError as exc:
         print(f"sim: {exc}", file=sys.stderr)

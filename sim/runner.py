@@ -8,10 +8,12 @@ import os
 import signal
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.onvif import BEHAVIOURS, OnvifDevice
+from sim.onvif.wsse import AuthPolicy
 from sim.spec import CameraSpec, PrecinctSpec, SpecError
 from sim.wsd import APP_MAX_DELAY_S, WsdResponder
 
@@ -118,6 +120,7 @@ class Simulator:
         multicast: bool = False,
         rtsp: bool = True,
         wsd_max_delay_s: float = APP_MAX_DELAY_S,
+        auth_window_s: float = 300.0,
     ) -> None:
         self.spec = spec
         self.behaviours = dict(behaviours or {})
@@ -125,8 +128,9 @@ class Simulator:
         unknown = sorted(f"{s}/{n}" for s, n in self.behaviours if (s, n) not in known)
         if unknown:
             raise SpecError(f"behaviour given for unknown cameras: {', '.join(unknown)}")
+        policy = AuthPolicy(window=timedelta(seconds=auth_window_s))
         self.devices = [
-            OnvifDevice(c, behaviour=self.behaviours.get((c.site, c.name)))
+            OnvifDevice(c, behaviour=self.behaviours.get((c.site, c.name)), policy=policy)
             for c in spec.cameras
             if c.onvif
         ]

@@ -15,8 +15,8 @@ import pytest
 from zeep.exceptions import Fault
 
 from sim.launch import PROJECT_ROOT, SimNetns, SimProcess, start_sim
-from sim.runner import precinct_file
-from sim.spec import PrecinctSpec
+from sim.runner import Simulator, precinct_file
+from sim.spec import PrecinctSpec, parse_spec
 from tests.sim.onvif_helpers import client
 
 ALL_FAULTS = precinct_file("all_faults")
@@ -214,3 +214,31 @@ def test_sim_netns_fixture_is_reachable_from_the_nvr_side(sim_netns: SimNetns) -
         [sys.executable, "-c", ONVIF_FROM_NVR, cam.host, cam.username], stdin=cam.password
     )
     assert result.stdout.strip() == cam.stream_url("main"), result.stderr[-2000:]
+
+
+@pytest.mark.asyncio
+async def test_simulator_in_process_honours_the_auth_window() -> None:
+    spec = parse_spec(
+        {
+            "defaults": {"host_base": "127.0.22.140"},
+            "sites": [{"code": "TST-05-0005", "cameras": [{"name": "a", "clock_skew_s": 120}]}],
+        }
+    )
+    cam = spec.cameras[0]
+    strict = Simulator(spec, rtsp=False, auth_window_s=60)
+    await strict.start()
+    try:
+        async with client(cam) as onvif:
+            devicemgmt = await onvif.create_devicemgmt_service()
+            with pytest.raises(Fault):
+                await devicemgmt.GetDeviceInformation()
+    finally:
+        await strict.stop()
+    lenient = Simulator(spec, rtsp=False)
+    await lenient.start()
+    try:
+        async with client(cam) as onvif:
+            devicemgmt = await onvif.create_devicemgmt_service()
+            assert (await devicemgmt.GetDeviceInformation()).SerialNumber == cam.serial
+    finally:
+        await lenient.stop()

@@ -24,7 +24,11 @@ app.add_typer(sites_app, name="sites")
 app.add_typer(token_app, name="token")
 app.add_typer(credentials_app, name="credentials")
 
-_EXTENSIONS = ("camfleet.cli.serve_commands", "camfleet.cli.discover_commands")
+_EXTENSIONS = (
+    "camfleet.cli.serve_commands",
+    "camfleet.cli.discover_commands",
+    "camfleet.cli.health_commands",
+)
 
 
 def _load_extensions() -> None:

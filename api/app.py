@@ -7,7 +7,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.context import ApiContext
 from api.errors import install_error_handlers
-from api.routes import cameras, checks, me, operations, readiness, sites, sweeps
+from api.routes import (
+    cameras,
+    checks,
+    discovery,
+    me,
+    operations,
+    readiness,
+    references,
+    sites,
+    sweeps,
+)
 from camfleet import __version__
 from camfleet.config import Settings
 from camfleet.db import make_engine, session_factory
@@ -38,7 +48,7 @@ def create_app(settings: Settings, *, sessions: sessionmaker[Session] | None = N
     install_error_handlers(app)
     app.include_router(operations.router)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (me, readiness, sites, cameras, checks, sweeps):
+    for module in (me, readiness, sites, cameras, references, checks, sweeps, discovery):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

@@ -313,3 +313,23 @@ class HealthStatus(BaseModel):
     """A health endpoint's answer."""
 
     status: str
+
+
+class ReferenceSet(Strict):
+    """Save the camera's current picture as the reference its view is compared to."""
+
+    force: bool = Field(
+        False, description="Keep the picture even when a check would call it critical"
+    )
+
+
+class ReferencePublic(BaseModel):
+    """A camera's saved reference frame."""
+
+    camera_id: int
+    width: int
+    height: int
+    sharpness: float
+    jpeg_bytes: int
+    set_at: datetime
+    set_by: str | None

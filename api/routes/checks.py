@@ -34,7 +34,7 @@ router = APIRouter(
 MAX_CAMERAS_PER_CHECK = 64
 
 
-def _take_rate(ctx: ApiContext, principal: Principal) -> None:
+def take_rate(ctx: ApiContext, principal: Principal) -> None:
     wait_s = ctx.limiter.acquire(principal.token_id)
     if wait_s > 0:
         raise ApiError(
@@ -88,7 +88,7 @@ async def check_camera(camera_id: IdPath, ctx: ContextDep, principal: PrincipalD
 
     site_id, cid = await run_in_threadpool(target)
     require_action(principal)
-    _take_rate(ctx, principal)
+    take_rate(ctx, principal)
     return await run_in_threadpool(_run_and_report, ctx, site_id, [cid])
 
 
@@ -111,5 +111,5 @@ async def check_precinct(code: CodePath, ctx: ContextDep, principal: PrincipalDe
 
     site_id, ids = await run_in_threadpool(target)
     require_action(principal)
-    _take_rate(ctx, principal)
+    take_rate(ctx, principal)
     return await run_in_threadpool(_run_and_report, ctx, site_id, ids)

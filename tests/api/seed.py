@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from camfleet.db import transaction
-from camfleet.models import Camera, CameraState, CheckResult, MediaProfile
+from camfleet.models import Camera, CameraReference, CameraState, CheckResult, MediaProfile
 from camfleet.register import import_register
 from camfleet.sites import get_site
 from camfleet.status import Status, severity
@@ -141,6 +141,7 @@ def add_camera(
                 thumbnail_at=at,
             )
         )
+        session.add(CameraReference(camera_id=camera.id, jpeg=TINY_JPEG, features=b"", set_at=at))
     return camera
 
 

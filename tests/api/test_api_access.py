@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from camfleet.db import transaction
-from camfleet.models import Sweep
+from camfleet.models import DiscoveryRun, Sweep
 from camfleet.sites import get_site
 from camfleet.timeutil import utcnow
 from tests.api.conftest import LiveApi
@@ -64,6 +64,11 @@ CALLS = [
     Call("GET", "/api/v1/cameras/{camera_id}/checks"),
     Call("GET", "/api/v1/cameras/{camera_id}/thumbnail"),
     Call("POST", "/api/v1/cameras/{camera_id}/check", kind="act"),
+    Call("PUT", "/api/v1/cameras/{camera_id}/reference", body={"force": False}, kind="act"),
+    Call("GET", "/api/v1/cameras/{camera_id}/reference"),
+    Call("POST", "/api/v1/sites/{code}/discovery", body={}, kind="act"),
+    Call("GET", "/api/v1/discovery/{run_id}"),
+    Call("POST", "/api/v1/sites/{code}/devices", body={"devices": []}, kind="act"),
     Call("POST", "/api/v1/sites/{code}/check", kind="act"),
     Call("GET", "/api/v1/sweeps", has_object=False),
     Call("POST", "/api/v1/sweeps", body={"site_code": "{code}"}, kind="act"),
@@ -84,6 +89,7 @@ def _objects(api: LiveApi, sweeps: dict[str, int]) -> dict[str, dict[str, Any]]:
             "code": SITE[side],
             "camera_id": api.fleet.camera(SITE[side]),
             "sweep_id": sweeps[side],
+            "run_id": sweeps["run_" + side],
         }
         for side in ("A", "B")
     }
@@ -105,9 +111,11 @@ def _add_sweeps(api: LiveApi) -> dict[str, int]:
                 heartbeat_at=now,
                 finished_at=now,
             )
-            session.add(sweep)
+            run = DiscoveryRun(site_id=site.id, status="done", started_at=now, results=[])
+            session.add_all([sweep, run])
             session.flush()
             ids[side] = sweep.id
+            ids["run_" + side] = run.id
     return ids
 
 

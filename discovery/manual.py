@@ -69,10 +69,14 @@ def add_manual_camera(
     if not name or len(name) > 120 or any(ord(c) < 32 for c in name):
         raise ManualCameraError("a camera name is 1-120 printable characters")
     main, main_user, main_password = parse_stream_uri(stream_uri)
-    sub, sub_user, sub_password = parse_stream_uri(sub_stream_uri) if sub_stream_uri else (
-        None,
-        None,
-        None,
+    sub, sub_user, sub_password = (
+        parse_stream_uri(sub_stream_uri)
+        if sub_stream_uri
+        else (
+            None,
+            None,
+            None,
+        )
     )
     embedded_user = main_user or sub_user
     embedded_password = main_password or sub_password

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -180,6 +182,18 @@ async def _document(service: str) -> Any:
     return await _cached_document(str(_wsdl_dir() / wsdl))
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Building a verifying context loads the CA bundle (~0.1 s): do it once per process.
+    return ssl.create_default_context()
+
+
+async def preload_documents() -> None:
+    """Parse the device and media WSDLs once per process, ahead of the first device."""
+    for service in _SERVICES:
+        await _document(service)
+
+
 def _local(name: object) -> str:
     text = str(getattr(name, "localname", None) or getattr(name, "text", None) or name or "")
     return text.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
@@ -228,6 +242,7 @@ class OnvifSession:
         timeout = httpx.Timeout(limits.call_timeout_s)
         self._http = httpx.AsyncClient(
             timeout=timeout,
+            verify=_tls_context(),
             follow_redirects=False,
             trust_env=False,
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),

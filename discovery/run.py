@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from discovery.model import (
     SiteTarget,
     Via,
 )
+from discovery.onvif_client import preload_documents
 from discovery.registry import RegistrationResult
 
 DEVICE_PATH = "/onvif/device_service"
@@ -91,7 +93,11 @@ async def gather_candidates(
         vias.append(Via.MULTICAST)
     if listed:
         hosts = [h for h, _ in listed]
-        jobs.append(asyncio.ensure_future(wsd.probe_hosts(hosts, timeout_s=request.timeout_s)))
+        jobs.append(
+            asyncio.ensure_future(
+                wsd.probe_hosts(hosts, timeout_s=request.timeout_s, wait_all=True)
+            )
+        )
         vias.append(Via.UNICAST)
     if swept:
         jobs.append(asyncio.ensure_future(wsd.probe_hosts(swept, timeout_s=request.timeout_s)))
@@ -191,7 +197,11 @@ async def discover_site(
     """Find and interrogate the site's devices; registration is a separate step."""
     report = DiscoveryReport(site=site, started_at=utcnow())
     options = replace(options, network=site.network)
+    # Parse the WSDLs while the probes collect replies; a failure shows up per device later.
+    warm = asyncio.ensure_future(preload_documents())
     candidates, refused = await gather_candidates(request, site.network)
+    with contextlib.suppress(Exception):
+        await warm
     gate = asyncio.Semaphore(request.concurrency)
     examined = await asyncio.gather(*(_examine(c, logins, options, gate) for c in candidates))
     report.devices = sorted(_drop_duplicates([*examined, *refused]), key=_sort_key)

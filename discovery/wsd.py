@@ -142,10 +142,13 @@ class Heard:
 
 
 class _Collector(asyncio.DatagramProtocol):
-    def __init__(self, message_id: str, limit: int) -> None:
+    def __init__(self, message_id: str, limit: int, expected: frozenset[str]) -> None:
         self.message_id = message_id
         self.heard: list[Heard] = []
         self._limit = limit
+        # Set once every expected source has answered (unicast probes only).
+        self.complete = asyncio.Event()
+        self._waiting = set(expected)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         source = addr[0]
@@ -156,6 +159,10 @@ class _Collector(asyncio.DatagramProtocol):
         if reply is None or reply.relates_to != self.message_id:
             return
         self.heard.extend(Heard(source, m) for m in reply.matches)
+        if self._waiting:
+            self._waiting.discard(source)
+            if not self._waiting:
+                self.complete.set()
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port-unreachable from a host without a WS-Discovery listener: not an error here.
@@ -195,28 +202,38 @@ async def probe(
     interface: str | None = None,
     repeats: int = REPEATS,
     max_replies: int = 4096,
+    expected: frozenset[str] = frozenset(),
 ) -> list[Heard]:
-    """Send a Probe to each target repeatedly with jitter and collect matches for timeout_s."""
+    """Send a Probe to each target repeatedly with jitter and collect matches for timeout_s.
+
+    With ``expected`` sources, collection ends early once each of them has answered.
+    """
     destinations = list(targets)
     message_id = new_message_id()
     data = probe_message(message_id)
     loop = asyncio.get_running_loop()
     sock = _multicast_socket(interface)
     transport, collector = await loop.create_datagram_endpoint(
-        lambda: _Collector(message_id, max_replies), sock=sock
+        lambda: _Collector(message_id, max_replies, expected), sock=sock
     )
     deadline = loop.time() + timeout_s
     try:
         for delay in [0.0, *_delays(repeats)]:
             if delay:
-                await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(delay, max(0.0, deadline - loop.time()))):
+                        await collector.complete.wait()
+            if collector.complete.is_set():
+                break
             for destination in destinations:
                 with contextlib.suppress(OSError):
                     # A host with no route answers ENETUNREACH; the others still get probed.
                     transport.sendto(data, destination)
                 # Yield now and then so a sweep does not starve the reading side.
                 await asyncio.sleep(0)
-        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                await collector.complete.wait()
     finally:
         transport.close()
     return collector.heard
@@ -232,7 +249,16 @@ async def probe_multicast(
 
 
 async def probe_hosts(
-    hosts: Iterable[str], *, timeout_s: float, repeats: int = REPEATS
+    hosts: Iterable[str], *, timeout_s: float, repeats: int = REPEATS, wait_all: bool = False
 ) -> list[Heard]:
-    """Probe each host's WS-Discovery port directly and collect the matches."""
-    return await probe([(h, PORT) for h in hosts], timeout_s=timeout_s, repeats=repeats)
+    """Probe each host's WS-Discovery port directly and collect the matches.
+
+    With ``wait_all`` the collection ends as soon as every host has answered.
+    """
+    targets = list(dict.fromkeys(hosts))
+    return await probe(
+        [(h, PORT) for h in targets],
+        timeout_s=timeout_s,
+        repeats=repeats,
+        expected=frozenset(targets) if wait_all else frozenset(),
+    )

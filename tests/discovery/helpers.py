@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,7 @@ class Cli:
     tmp: Path
     netns: str | None = None
     outputs: list[str] = field(default_factory=list)
+    timings: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def env(self) -> dict[str, str]:
@@ -66,7 +69,8 @@ class Cli:
         argv = [camfleet_bin(), *args]
         if self.netns:
             argv = ["ip", "netns", "exec", self.netns, *argv]
-        done = subprocess.run(  # noqa: S603 - an argv list, never a shell
+        started = time.monotonic()
+        done = subprocess.run(
             argv,
             input=stdin,
             capture_output=True,
@@ -77,6 +81,7 @@ class Cli:
             check=False,
         )
         self.outputs += [done.stdout, done.stderr]
+        self.timings.append((" ".join(args[:3]), time.monotonic() - started))
         return done
 
     def setup(self, precincts: Sequence[tuple[str, int, str]], password: str = PASSWORD) -> None:
@@ -85,8 +90,15 @@ class Cli:
         register.write_text(register_csv(precincts), encoding="utf-8")
         done = self.run("sites", "import", str(register))
         assert done.returncode == 0, done.stderr
-        done = self.run("credentials", "add", "--site", "TST", "--username", "admin", stdin=password)
+        done = self.run(
+            "credentials", "add", "--site", "TST", "--username", "admin", stdin=password
+        )
         assert done.returncode == 0, done.stderr
+
+    def copy(self, tmp: Path) -> Cli:
+        """Return a CLI on a copy of this one's database and key (a cheap fresh start)."""
+        shutil.copytree(self.tmp, tmp, dirs_exist_ok=True)
+        return Cli(tmp, netns=self.netns)
 
     def discover(self, *args: str) -> tuple[int, dict[str, Any]]:
         """Run `discover --json` and return the exit code and the parsed report."""

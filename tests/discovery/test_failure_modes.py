@@ -12,7 +12,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,7 +128,9 @@ def test_the_run_is_bounded_and_reports_the_shortfall(
     _, code, report, elapsed = run
     # Collection 1 s, the silent device 2 s per call, start-up of two processes: well under 30.
     assert elapsed < 30
-    assert report["expected"] == 3 and report["found"] == 2 and report["short"] is True
+    assert report["expected"] == 3
+    assert report["found"] == 2
+    assert report["short"] is True
     assert code == 3
     nothing = by_host(report)[SILENT_HOST]
     assert nothing["outcome"] == "unreachable"
@@ -151,12 +152,16 @@ def test_only_usable_devices_are_stored(run: tuple[Cli, int, dict[str, Any], flo
         hosts = sorted(r[0] for r in conn.execute(text("SELECT host FROM cameras")))
         uris = [r[0] for r in conn.execute(text("SELECT stream_uri FROM media_profiles"))]
         orphans = conn.execute(
-            text("SELECT count(*) FROM media_profiles WHERE camera_id NOT IN (SELECT id FROM cameras)")
+            text(
+                "SELECT count(*) FROM media_profiles"
+                " WHERE camera_id NOT IN (SELECT id FROM cameras)"
+            )
         ).scalar()
     engine.dispose()
     spec = load_spec(SPEC)
     assert hosts == sorted(spec.camera("DISC-H", n).host for n in ("good", "skewed"))
-    assert len(uris) == 4 and all(u.startswith("rtsp://127.0.25.") for u in uris)
+    assert len(uris) == 4
+    assert all(u.startswith("rtsp://127.0.25.") for u in uris)
     assert orphans == 0
     listed = cli.run("cameras", "list", "--site", "TST-01-0001", "--json")
     assert len(json.loads(listed.stdout)["cameras"]) == 2

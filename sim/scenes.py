@@ -192,10 +192,14 @@ def _rng(seed: int, kind: str, t: float) -> np.random.Generator:
     return np.random.default_rng((seed, _KIND_IDS[kind], round(t * 1000)))
 
 
+# Noise windows are cut from a field this much larger than the frame, at random offsets.
+_NOISE_PAD = 48
+
+
 @lru_cache(maxsize=16)
-def _noise_bank(width: int, height: int, seed: int, sigma: float) -> tuple[Frame, Frame]:
+def _noise_bank(width: int, height: int, sigma: float) -> tuple[Frame, Frame]:
     """Return positive and negative parts of a noise field a little larger than the frame."""
-    rng = np.random.default_rng((seed, 104729, round(sigma * 100)))
+    rng = np.random.default_rng((104729, round(sigma * 100)))
     shape = (height + _NOISE_PAD, width + _NOISE_PAD)
     noise = rng.standard_normal(shape, dtype=np.float32) * sigma
     pos = np.clip(np.rint(noise), 0, 255).astype(np.uint8)
@@ -207,14 +211,11 @@ def _noise_bank(width: int, height: int, seed: int, sigma: float) -> tuple[Frame
     return pos3, neg3
 
 
-_NOISE_PAD = 48
-
-
 def _sensor_noise(frame: Frame, rng: np.random.Generator, sigma: float, coarse: float) -> Frame:
     """Return frame plus per-pixel noise, blotchy low-frequency noise and a light flicker."""
     height, width = frame.shape[:2]
     # Per-pixel noise: a random window of a cached field, far cheaper than fresh noise.
-    pos, neg = _noise_bank(width, height, 0, sigma)
+    pos, neg = _noise_bank(width, height, sigma)
     dy, dx = (int(v) for v in rng.integers(0, _NOISE_PAD, 2))
     out = cv2.add(frame, pos[dy : dy + height, dx : dx + width])
     out = cv2.subtract(out, neg[dy : dy + height, dx : dx + width])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import socket
 from collections.abc import Sequence
 
 from sim.clips import DEFAULT_DURATION_S, load_clips, picture_kind
@@ -18,6 +19,9 @@ log = logging.getLogger("sim.rtsp")
 
 # Unsent bytes a client may lag by before it is dropped (seconds of the main stream).
 DEFAULT_MAX_BUFFER = 2 * 1024 * 1024
+# A fixed kernel send buffer per client: loopback autotuning would let a client that stopped
+# reading hide megabytes in the kernel before the server ever notices it lagging.
+SEND_BUFFER = 256 * 1024
 
 
 class RtspServer:
@@ -104,6 +108,9 @@ class RtspServer:
         writer: asyncio.StreamWriter,
     ) -> None:
         """Run one client connection to completion."""
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         connection = RtspConnection(context, cameras, reader, writer)
         task = asyncio.current_task()
         self._connections.add(connection)

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import logging
 import os
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -364,3 +365,43 @@ def test_stop_closes_clients_promptly() -> None:
 
     took, _ = asyncio.run(run())
     assert took < 1.0
+
+
+def test_a_client_that_stops_reading_is_dropped_without_slowing_others() -> None:
+    port = free_port("127.0.21.42")
+    cam = CameraSpec("T-04", "slow", "frozen", "127.0.21.42", port, 80, "admin", PASSWORD)
+
+    async def open_client(receive_buffer: int | None) -> RtspClient:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (cam.host, port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        client = RtspClient(reader, writer)
+        client.set_credentials(cam.username, cam.password)
+        assert (await client.play(f"rtsp://{cam.host}:{port}{cam.path}/main")).status == 200
+        return client
+
+    async def run() -> tuple[float, int]:
+        server = RtspServer([cam], max_buffer=64 * 1024)
+        await server.start()
+        try:
+            stalled = await open_client(4096)
+            healthy = await open_client(None)
+            started = time.monotonic()
+            stats = await healthy.read_media(0.1)
+            while server.connection_count > 1 and time.monotonic() - started < 15:
+                await healthy.read_media(0.2, stats)
+            dropped_after = time.monotonic() - started
+            await healthy.read_media(0.5, stats)
+            frames_per_s = stats.frames / (time.monotonic() - started)
+            await stalled.close()
+            await healthy.close()
+            return dropped_after, round(frames_per_s)
+        finally:
+            await server.stop()
+
+    dropped_after, fps = asyncio.run(run())
+    assert dropped_after < 10
+    assert fps in (14, 15, 16)

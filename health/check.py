@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +50,27 @@ class CheckTarget:
     """Per-camera threshold overrides, by Thresholds field name."""
     clock_skew_s: float | None = None
     """Camera clock minus server clock, as measured over ONVIF."""
+
+    def to_dict(self, *, with_password: bool = False) -> dict[str, Any]:
+        """Return the target as JSON-ready data; the password only when explicitly asked for.
+
+        A task queue logs its messages' arguments, so a worker should fetch credentials
+        itself unless the transport is trusted and unlogged.
+        """
+        data = asdict(self)
+        data["reference"] = base64.b64encode(self.reference).decode() if self.reference else None
+        if not with_password:
+            data["password"] = None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckTarget:
+        """Rebuild a target from to_dict() data."""
+        values = dict(data)
+        if values.get("reference"):
+            values["reference"] = base64.b64decode(values["reference"])
+        values["thresholds"] = dict(values.get("thresholds") or {})
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -139,8 +160,9 @@ def _watch(
         target.expected_width, target.expected_height, target.expected_fps, target.clock_skew_s
     )
     analysis = analyse(result.frames, expected, reference, thresholds)
-    if result.ended == "stalled" and analysis.status is Status.OK:
-        # The window was not filled: the stream stopped sending before the sampling finished.
+    if result.ended == "stalled" and analysis.status is not Status.NO_VIDEO:
+        # The stream stopped sending before the window was watched: whatever the frames it
+        # did send show, the camera is not delivering video now.
         message = f"the stream stopped after {result.decoded} frames ({result.elapsed_s:.1f} s)"
         reasons = [Reason("stalled", message), *analysis.reasons]
         analysis = Analysis(Status.NO_VIDEO, reasons, analysis.measurements)

@@ -68,7 +68,7 @@ class _Target:
 def _parse_target(uri: str) -> _Target:
     """Split an rtsp:// URL into host, port and its credential-free form."""
     parts = urlsplit(uri)
-    if parts.scheme.lower() not in ("rtsp", "rtsps") or not parts.hostname:
+    if parts.scheme.lower() != "rtsp" or not parts.hostname:
         raise ValueError("not an rtsp:// URL with a host")
     port = parts.port or _DEFAULT_PORT
     host = parts.hostname

@@ -249,8 +249,12 @@ def test_unexpected_failure_becomes_an_outcome_without_the_password(
 
 
 def test_target_and_outcome_are_plain_data(precinct: Precinct, reference: bytes) -> None:
-    t = target(precinct, "moved", reference)
+    t = replace(target(precinct, "moved", reference), thresholds={"blur_min_ratio": 0.5})
     assert pickle.loads(pickle.dumps(t)) == t
+    as_json = json.loads(json.dumps(t.to_dict()))
+    assert as_json["password"] is None
+    assert CheckTarget.from_dict(as_json) == replace(t, password=None)
+    assert CheckTarget.from_dict(t.to_dict(with_password=True)) == t
     outcome = run_check(t, OPTIONS)
     assert pickle.loads(pickle.dumps(outcome)) == outcome
     data = json.loads(json.dumps(outcome.to_dict()))

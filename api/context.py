@@ -16,7 +16,7 @@ from api.ratelimit import RateLimiter
 from api.readiness_cache import SnapshotCache
 from camfleet.config import Settings
 from camfleet.db import transaction
-from camfleet.readiness_query import ReadinessSnapshot, load_snapshot
+from camfleet.readiness_query import ReadinessSnapshot, data_version, load_snapshot
 from camfleet.timeutil import utcnow
 from camfleet.tokens import Principal, authenticate
 from camfleet.vault import Vault
@@ -66,7 +66,9 @@ class ApiContext:
     def __post_init__(self) -> None:
         self.principals = PrincipalCache()
         self.limiter = RateLimiter(self.settings.check_rate_per_minute)
-        self.readiness = SnapshotCache(self._build_snapshot, READINESS_TTL_S)
+        self.readiness = SnapshotCache(
+            self._build_snapshot, READINESS_TTL_S, probe=self._data_version
+        )
         self.metrics = make_registry(self.sessions)
 
     @cached_property
@@ -77,6 +79,10 @@ class ApiContext:
     def _build_snapshot(self) -> ReadinessSnapshot:
         with self.sessions() as session:
             return load_snapshot(session, utcnow(), self.settings.sweep_interval_s)
+
+    def _data_version(self) -> object:
+        with self.sessions() as session:
+            return data_version(session)
 
     def authenticate(self, token: str) -> Principal | None:
         """Check a token against the database (and note its use)."""

@@ -16,8 +16,8 @@ from camfleet.tokens import Principal
 MAX_TOKEN_CHARS = 200
 
 
-def get_context(request: Request) -> ApiContext:
-    """Return the application's shared context."""
+async def get_context(request: Request) -> ApiContext:
+    """Return the application's shared context (async: no thread hop for a lookup)."""
     ctx: ApiContext = request.app.state.ctx
     return ctx
 

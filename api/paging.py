@@ -34,7 +34,7 @@ class Paging:
         return list(items[self.offset : self.offset + self.page_size])
 
 
-def get_paging(
+async def get_paging(
     ctx: ContextDep,
     page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1")] = 1,
     page_size: Annotated[

@@ -17,12 +17,25 @@ class SnapshotCache:
     """Serve a snapshot up to `ttl_s` old; after that, serve it while one thread rebuilds it.
 
     A write made through the API calls `invalidate()`, after which the next reader builds a fresh
-    snapshot itself, so an installer sees the result of their own check at once.
+    snapshot itself, so an installer sees the result of their own check at once. Writes made
+    elsewhere (sweeps, other processes) are noticed by `probe`, a cheap query whose answer
+    changes when the data does; an unchanged answer keeps the snapshot without rebuilding it,
+    up to `max_age_s` (staleness depends on the clock, not only on the data).
     """
 
-    def __init__(self, build: Callable[[], ReadinessSnapshot], ttl_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        build: Callable[[], ReadinessSnapshot],
+        ttl_s: float = 5.0,
+        probe: Callable[[], object] | None = None,
+        max_age_s: float = 60.0,
+    ) -> None:
         self._build = build
+        self._probe = probe
         self.ttl_s = ttl_s
+        self.max_age_s = max_age_s
+        self._probed: object = None
+        self._rebuilt_at = 0.0
         self._snapshot: ReadinessSnapshot | None = None
         self._built_at = 0.0
         self._generation = 0
@@ -55,15 +68,17 @@ class SnapshotCache:
             generation = self._generation
             if self._snapshot is not None:
                 return self._snapshot
+        probed = self._probe() if self._probe else None
         fresh = self._build()
         with self._lock:
             if generation == self._generation:
-                self._install(fresh)
+                self._install(fresh, probed)
         return fresh
 
-    def _install(self, snap: ReadinessSnapshot) -> None:
+    def _install(self, snap: ReadinessSnapshot, probed: object) -> None:
         self._snapshot = snap
-        self._built_at = time.monotonic()
+        self._built_at = self._rebuilt_at = time.monotonic()
+        self._probed = probed
 
     def rendered_for(self, snap: ReadinessSnapshot) -> dict[object, bytes]:
         """Return the cache of responses rendered from this snapshot."""
@@ -83,10 +98,17 @@ class SnapshotCache:
 
     def _refresh(self, generation: int) -> None:
         try:
+            probed = self._probe() if self._probe else None
+            young = time.monotonic() - self._rebuilt_at < self.max_age_s
+            if probed is not None and probed == self._probed and young:
+                with self._lock:
+                    if generation == self._generation and self._snapshot is not None:
+                        self._built_at = time.monotonic()
+                return
             fresh = self._build()
             with self._lock:
                 if generation == self._generation:
-                    self._install(fresh)
+                    self._install(fresh, probed)
         except Exception as exc:  # noqa: BLE001 - keep serving the old snapshot; retry next time
             log.warning("readiness refresh failed: %s", redact_text(str(exc))[:300])
         finally:

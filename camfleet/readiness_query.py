@@ -8,15 +8,16 @@ a single round trip.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from camfleet.models import Camera, CameraState, Site, SiteLevel
 from camfleet.readiness import (
+    STALE_FACTOR,
     CameraView,
     PrecinctReadiness,
     Rollup,
@@ -62,8 +63,8 @@ class ReadinessSnapshot:
     precincts: list[PrecinctEntry]
     rollups: dict[str, Rollup] = field(default_factory=dict)
     by_code: dict[str, PrecinctEntry] = field(default_factory=dict)
-    # Per site code: its precincts in worst-first order (the site itself for a precinct).
-    under: dict[str, list[PrecinctEntry]] = field(default_factory=dict)
+    # Per site code: its precincts in worst-first order, filled on first use.
+    _under: dict[str, list[PrecinctEntry]] = field(default_factory=dict)
 
     def rollup_of(self, code: str) -> Rollup:
         """Return the rollup of a site (empty when it has no precincts)."""
@@ -73,7 +74,17 @@ class ReadinessSnapshot:
         """Return the precincts under a site (all for None), worst and oldest first."""
         if code is None:
             return self.precincts
-        return self.under.get(code, [])
+        found = self._under.get(code)
+        if found is None:
+            site = self.sites.get(code)
+            if site is None:
+                return []
+            # Readers may fill this at the same time; each computes the same list.
+            found = [e for e in self.precincts if e.site.path.startswith(site.path)]
+            if len(self._under) > 4096:
+                self._under.clear()
+            self._under[code] = found
+        return found
 
 
 def camera_view(
@@ -112,6 +123,50 @@ def _precinct_rows(session: Session, scope_path: str) -> Iterable[Any]:
     return session.execute(query)
 
 
+_Row = tuple[int, str, bool, str | None, datetime | None]
+
+
+class _AllOkMemo:
+    """Readiness of precincts whose every camera is enabled, hard ok and fresh.
+
+    Such a result depends only on the expected and registered counts (no reasons name a
+    camera), so it is derived once per count pair by the rules themselves and reused with the
+    precinct's own oldest check time: most of a healthy fleet needs no rule evaluation.
+    """
+
+    def __init__(self, now: datetime, sweep_interval_s: float) -> None:
+        self.now = now
+        self.interval = sweep_interval_s
+        self.cutoff = now - timedelta(seconds=STALE_FACTOR * sweep_interval_s)
+        self._memo: dict[tuple[int, int], PrecinctReadiness] = {}
+
+    def all_ok(self, rows: list[_Row]) -> bool:
+        """Return whether every camera row is enabled, hard ok and fresh."""
+        cutoff = self.cutoff
+        return all(
+            enabled and hard == "ok" and last is not None and last >= cutoff
+            for _, _, enabled, hard, last in rows
+        )
+
+    def readiness(self, rows: list[_Row], expected: int) -> PrecinctReadiness:
+        """Return the readiness of an all-ok precinct."""
+        key = (expected, len(rows))
+        base = self._memo.get(key)
+        if base is None:
+            views = [CameraView(i, "", True, Status.OK, self.now) for i in range(len(rows))]
+            base = self._memo[key] = precinct_readiness(views, expected, self.now, self.interval)
+        oldest = min(row[4] for row in rows if row[4] is not None)
+        return replace(base, oldest_check_at=oldest)
+
+
+def precinct_from_rows(
+    rows: list[_Row], expected: int, now: datetime, sweep_interval_s: float
+) -> PrecinctReadiness:
+    """Derive one precinct's readiness from its camera rows with the core rules."""
+    views = [camera_view(*row) for row in rows]
+    return precinct_readiness(views, expected, now, sweep_interval_s)
+
+
 def load_snapshot(
     session: Session,
     now: datetime,
@@ -126,21 +181,27 @@ def load_snapshot(
         code: SiteInfo(sid, code, name, level, path)
         for sid, code, name, level, path in session.execute(site_query)
     }
-    cameras: dict[str, list[CameraView]] = {}
+    cameras: dict[str, list[_Row]] = {}
     expected: dict[str, int] = {}
     for sid, code, name, path, exp, cam_id, cam_name, enabled, hard, last in _precinct_rows(
         session, scope_path
     ):
-        if code not in sites:
-            sites[code] = SiteInfo(sid, code, name, SiteLevel.PRECINCT.value, path)
-        expected[code] = exp or 0
-        views = cameras.setdefault(code, [])
+        rows = cameras.get(code)
+        if rows is None:
+            rows = cameras[code] = []
+            expected[code] = exp or 0
+            if code not in sites:
+                sites[code] = SiteInfo(sid, code, name, SiteLevel.PRECINCT.value, path)
         if cam_id is not None:
-            views.append(camera_view(cam_id, cam_name, bool(enabled), hard, last))
-    entries = [
-        PrecinctEntry(sites[code], precinct_readiness(views, expected[code], now, sweep_interval_s))
-        for code, views in cameras.items()
-    ]
+            rows.append((cam_id, cam_name, bool(enabled), hard, last))
+    memo = _AllOkMemo(now, sweep_interval_s)
+    entries = []
+    for code, rows in cameras.items():
+        if rows and memo.all_ok(rows):
+            readiness = memo.readiness(rows, expected[code])
+        else:
+            readiness = precinct_from_rows(rows, expected[code], now, sweep_interval_s)
+        entries.append(PrecinctEntry(sites[code], readiness))
     return build_snapshot(now, sites, entries)
 
 
@@ -148,20 +209,32 @@ def build_snapshot(
     now: datetime, sites: dict[str, SiteInfo], entries: Sequence[PrecinctEntry]
 ) -> ReadinessSnapshot:
     """Sort precincts worst first and roll them up into every ancestor."""
-    ordered = sorted(entries, key=lambda e: not_ready_sort_key(e.readiness, e.site.code))
+    head: dict[tuple[Readiness, Status | None, bool], tuple[int, int]] = {}
+
+    def sort_key(e: PrecinctEntry) -> tuple[int, int, float, str]:
+        r = e.readiness
+        missing = bool(r.reasons) and r.reasons[0].code == "missing_cameras"
+        part = head.get((r.state, r.worst_status, missing))
+        if part is None:
+            full = not_ready_sort_key(r, e.site.code)
+            part = head[(r.state, r.worst_status, missing)] = (full[0], full[1])
+        oldest = r.oldest_check_at.timestamp() if r.oldest_check_at else 0.0
+        return (part[0], part[1], oldest, e.site.code)
+
+    ordered = sorted(entries, key=sort_key)
     snap = ReadinessSnapshot(computed_at=now, sites=sites, precincts=ordered)
+    counts: dict[str, dict[Readiness, int]] = {}
     for entry in ordered:
         code = entry.site.code
         snap.by_code[code] = entry
-        snap.under[code] = [entry]
-        for ancestor in entry.ancestor_codes:
-            snap.under.setdefault(ancestor, []).append(entry)
-            roll = snap.rollups.get(ancestor)
-            if roll is None:
-                roll = snap.rollups[ancestor] = Rollup()
-            roll.add(entry.readiness.state)
-        own = snap.rollups[code] = Rollup()
-        own.add(entry.readiness.state)
+        state = entry.readiness.state
+        for ancestor in (*entry.ancestor_codes, code):
+            tally = counts.get(ancestor)
+            if tally is None:
+                tally = counts[ancestor] = dict.fromkeys(Readiness, 0)
+            tally[state] += 1
+    for code, tally in counts.items():
+        snap.rollups[code] = Rollup(total=sum(tally.values()), counts=tally)
     return snap
 
 
@@ -195,6 +268,18 @@ def load_precinct(
         for d in details
     ]
     return precinct_readiness(views, site.expected_cameras or 0, now, sweep_interval_s), details
+
+
+def data_version(session: Session) -> tuple[object, ...]:
+    """Return a cheap fingerprint that changes whenever readiness inputs change."""
+    states = session.execute(
+        select(func.count(), func.max(CameraState.last_check_at), func.max(CameraState.camera_id))
+    ).one()
+    cameras = session.execute(
+        select(func.count(), func.max(Camera.updated_at), func.sum(Camera.site_id))
+    ).one()
+    sites = session.execute(select(func.count(), func.max(Site.updated_at))).one()
+    return (*states, *cameras, *sites)
 
 
 def state_of(snapshot: ReadinessSnapshot, code: str) -> Readiness | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import threading
@@ -13,17 +14,39 @@ from typing import Any
 # Set before OpenCV is imported: the FFmpeg backend then opens streams without its process
 # lock. FFmpeg's own messages may print a stream URL as given, credentials included, so they
 # are silenced (AV_LOG_QUIET), and OpenCV's per-open warnings with them; checks report in
-# their outcomes.
+# their outcomes. With dozens of checks per process on a few cores, one decoding thread per
+# stream is enough, and saves each stream's extra frame buffers.
 CHECKER_ENVIRONMENT = {
     "OPENCV_FFMPEG_IS_THREAD_SAFE": "1",
+    "OPENCV_FFMPEG_THREADS": "1",
     "OPENCV_FFMPEG_LOGLEVEL": "-8",
     "OPENCV_LOG_LEVEL": "ERROR",
 }
 
 
+_M_MMAP_THRESHOLD = -3  # glibc mallopt parameters
+_M_ARENA_MAX = -8
+
+
+def _tune_malloc(arenas: int = 2, mmap_threshold: int = 128 * 1024) -> None:
+    """Keep a checker's memory close to what its checks hold at the moment.
+
+    Dozens of check threads would each get a glibc malloc arena, and freed frame buffers
+    would raise glibc's dynamic mmap threshold and then stay in the heaps; a fixed threshold
+    returns every large buffer to the system when a check releases it.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_ARENA_MAX, arenas)
+        libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
+    except (OSError, AttributeError):
+        pass  # not glibc: its allocator has its own policy
+
+
 def worker_main(conn: Connection, threads: int) -> None:
     """Run checks received on the pipe on a thread pool and send each outcome back."""
     os.environ.update(CHECKER_ENVIRONMENT)
+    _tune_malloc()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when checks stop
     import cv2.utils.logging
 

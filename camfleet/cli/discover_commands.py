@@ -24,7 +24,7 @@ from discovery.interrogate import InterrogationOptions, Login
 from discovery.manual import ManualCameraError, add_manual_camera
 from discovery.model import DiscoveryReport, SiteTarget
 from discovery.registry import RegistrationResult, register_devices
-from discovery.remote import RemoteError, submit_devices
+from discovery.remote import RemoteError, check_token, submit_devices
 from discovery.run import DiscoveryRequest, apply_registrations, discover_site, pending_devices
 from discovery.schemas import DeviceBatchIn, DeviceIn, DiscoveryReportOut
 
@@ -138,6 +138,11 @@ def discover(
     """Find the ONVIF cameras of a precinct and register them; exit 3 if the precinct is short."""
     if server and not token:
         raise CliError("--server needs --token (or CAMFLEET_TOKEN)")
+    if server and token:
+        try:
+            check_token(server, token)
+        except RemoteError as exc:
+            raise CliError(str(exc)) from None
     rt = runtime()
     settings = rt.settings
     target, logins = _target_and_logins(rt, site, remote=server is not None)

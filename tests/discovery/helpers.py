@@ -47,6 +47,7 @@ class Cli:
 
     tmp: Path
     netns: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     timings: list[tuple[str, float]] = field(default_factory=list)
 
@@ -60,6 +61,7 @@ class Cli:
             CAMFLEET_ONVIF_TIMEOUT_S="2",
             PYTHONPATH=str(PROJECT_ROOT),
         )
+        env.update(self.extra_env)
         return env
 
     def run(

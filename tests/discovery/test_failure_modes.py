@@ -7,73 +7,19 @@ so even a bug could not send a packet to the foreign address a hostile device ad
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from sim.spec import load_spec
-from tests.discovery.helpers import OTHER_PASSWORD, PASSWORD, PRECINCTS, PROJECT_ROOT, Cli, by_host
+from tests.discovery.conftest import HOSTILE as SPEC
+from tests.discovery.helpers import OTHER_PASSWORD, PASSWORD, Cli, by_host
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
-SPEC = PRECINCTS / "hostile.toml"
 SILENT_HOST = "127.0.25.200"  # nothing listens there
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
-
-
-@pytest.fixture(scope="module")
-def loopback_ns() -> Iterator[str]:
-    """Create a namespace with only loopback, up; delete it (and what runs in it) afterwards."""
-    name = f"cfdisc-{uuid.uuid4().hex[:8]}"
-    try:
-        _ip("netns", "add", name)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"cannot create a network namespace: {exc}")
-    try:
-        _ip("-n", name, "link", "set", "lo", "up")
-        yield name
-    finally:
-        pids = subprocess.run(
-            ["ip", "netns", "pids", name], capture_output=True, text=True, check=False
-        ).stdout.split()
-        for pid in pids:
-            subprocess.run(["kill", "-9", pid], check=False)
-        subprocess.run(["ip", "netns", "del", name], check=False)
-
-
-@pytest.fixture(scope="module")
-def hostile_sim(loopback_ns: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Run the failure-mode cameras (ONVIF and WS-Discovery only) inside the namespace."""
-    work = tmp_path_factory.mktemp("hostile_sim")
-    ready = work / "ready.json"
-    log = (work / "sim.log").open("wb")
-    argv = ["ip", "netns", "exec", loopback_ns, sys.executable, "-m", "sim", "up", str(SPEC)]
-    argv += ["--no-rtsp", "--no-secrets", "--ready-file", str(ready)]
-    proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            assert proc.poll() is None, (work / "sim.log").read_text()
-            assert time.monotonic() < deadline, "simulator not ready"
-            time.sleep(0.05)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
 
 
 @pytest.fixture(scope="module")

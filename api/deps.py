@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -14,6 +15,8 @@ from api.errors import ApiError
 from camfleet.tokens import Principal
 
 MAX_TOKEN_CHARS = 200
+# Token checks in progress, by token hash (all requests share one event loop).
+_inflight: dict[str, asyncio.Future[Principal | None]] = {}
 
 
 async def get_context(request: Request) -> ApiContext:
@@ -50,7 +53,14 @@ async def get_principal(request: Request, ctx: ContextDep) -> Principal:
     key = ctx.principals.key(token)
     principal = ctx.principals.lookup(key)
     if principal is None:
-        principal = await run_in_threadpool(ctx.authenticate, token)
+        # One database check per token at a time: when a busy token's cache entry expires,
+        # its concurrent requests share one lookup instead of queueing on the database.
+        pending = _inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(run_in_threadpool(ctx.authenticate, token))
+            _inflight[key] = pending
+            pending.add_done_callback(lambda _: _inflight.pop(key, None))
+        principal = await asyncio.shield(pending)
         if principal is None:
             raise _unauthorized("the token is not valid")
         ctx.principals.store(key, principal)

@@ -220,7 +220,8 @@ import sys, uvicorn
 from api.app import create_app
 from camfleet.config import load_settings
 settings = load_settings(database_url=sys.argv[1], data_dir=sys.argv[2],
-                         secret_key="bench-secret-key-0123456789abcdef0123", scheduler_enabled=False)
+                         secret_key="bench-secret-key-0123456789abcdef0123",
+                         scheduler_enabled=False)
 uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[3]), log_level="warning",
             access_log=False)
 """

@@ -199,3 +199,29 @@ def test_broken_servers_are_classified_in_bounded_time(
         elapsed = time.monotonic() - started
     assert (result.status, result.code) == (status, code), result
     assert elapsed < 1.0
+
+
+def test_port_that_never_accepts_times_out_on_connect() -> None:
+    # A listener that never accepts, with its queue full, drops new SYNs: like a dead host.
+    listener = socket.socket()
+    listener.bind(("127.0.23.32", 0))
+    listener.listen(0)
+    host, port = listener.getsockname()
+    fillers = []
+    try:
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex((host, port))
+            fillers.append(filler)
+        time.sleep(0.1)
+        started = time.monotonic()
+        result = probe_stream(f"rtsp://{host}:{port}/x", None, None, 0.5)
+        elapsed = time.monotonic() - started
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+    assert (result.status, result.code) == (Status.UNREACHABLE, "timeout"), result
+    assert "did not accept a connection" in result.message
+    assert elapsed < 1.0

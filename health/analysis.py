@@ -279,11 +279,10 @@ def _structure(luma: Image, osd: tuple[int, int, int, int]) -> npt.NDArray[np.fl
     return edges
 
 
-def view_similarity(
-    luma: Image, reference: Image, tolerance: int, osd: tuple[int, int, int, int] = (0, 0, 0, 0)
+def _match(
+    current: npt.NDArray[np.float32], ref: npt.NDArray[np.float32], tolerance: int
 ) -> tuple[float, int, int]:
-    """Return the best edge-structure correlation within ±tolerance pixels, and its shift."""
-    current, ref = _structure(luma, osd), _structure(reference, osd)
+    """Return the best correlation of two structure maps within ±tolerance pixels."""
     template = ref[tolerance : ANALYSIS_HEIGHT - tolerance, tolerance : ANALYSIS_WIDTH - tolerance]
     if float(template.std()) < 1e-3 or float(current.std()) < 1e-3:
         return 0.0, 0, 0
@@ -292,13 +291,19 @@ def view_similarity(
     return float(best), x - tolerance, y - tolerance
 
 
-def _blurred_like(reference: Image, luma: Image) -> Image:
-    """Return the reference blurred to about the sharpness of the current picture.
+def view_similarity(
+    luma: Image, reference: Image, tolerance: int, osd: tuple[int, int, int, int] = (0, 0, 0, 0)
+) -> tuple[float, int, int]:
+    """Return the best edge-structure correlation within ±tolerance pixels, and its shift."""
+    return _match(_structure(luma, osd), _structure(reference, osd), tolerance)
+
+
+def _blurred_like(reference: Image, target: float) -> Image:
+    """Return the reference blurred to about the given sharpness.
 
     A defocused camera still looks where it did; comparing its soft edges with the sharp
     reference's would call that a changed view, so the reference is softened to match first.
     """
-    target = sharpness(luma)
     best, gap = reference, abs(sharpness(reference) - target)
     for sigma in (0.6, 0.9, 1.3, 1.8, 2.5, 3.5):
         candidate = np.asarray(cv2.GaussianBlur(reference, (0, 0), sigma), np.uint8)
@@ -318,12 +323,14 @@ def detect_view_change(
     """
     tolerance = int(thresholds.view_shift_tolerance)
     osd = _osd_box(thresholds)
+    sharp_ref = _structure(reference.luma, osd)
     best = (-1.0, 0, 0)
     for frame in reversed(frames):
-        ref = reference.luma
-        if sharpness(frame.luma) < reference.sharpness * _SOFTER:
-            ref = _blurred_like(ref, frame.luma)
-        best = max(best, view_similarity(frame.luma, ref, tolerance, osd))
+        ref = sharp_ref
+        value = sharpness(frame.luma)
+        if value < reference.sharpness * _SOFTER:
+            ref = _structure(_blurred_like(reference.luma, value), osd)
+        best = max(best, _match(_structure(frame.luma, osd), ref, tolerance))
         if best[0] >= thresholds.view_min_similarity:
             break
     score, dx, dy = best

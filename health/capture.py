@@ -166,8 +166,11 @@ def _pts(cap: cv2.VideoCapture) -> float | None:
 
 
 def _sample(cap: cv2.VideoCapture, options: CaptureOptions, deadline: float) -> Capture:
-    """Grab frames across the window, decoding to pictures only the ones analysed."""
-    if not cap.grab():
+    """Grab frames across the window, decoding to pictures only the ones analysed.
+
+    A grab may block for the read timeout, so none starts unless it can end by the deadline.
+    """
+    if deadline - time.monotonic() < options.read_timeout_s or not cap.grab():
         raise NoVideoError("no_frames", "the stream opened but delivered no frame")
     # The first frame after opening is a low-quality keyframe; never compare against it.
     start = time.monotonic()
@@ -178,7 +181,7 @@ def _sample(cap: cv2.VideoCapture, options: CaptureOptions, deadline: float) -> 
     ended = "window"
     # Paced by the wall clock, which always advances; pts are recorded for the analysis.
     while len(frames) < options.samples:
-        if time.monotonic() >= deadline:
+        if deadline - time.monotonic() < options.read_timeout_s:
             ended = "deadline"
             break
         before = time.monotonic()

@@ -117,12 +117,12 @@ def test_deadline_cuts_a_long_window(server: RtspServer) -> None:
     options = CaptureOptions(window_s=5.0, deadline_s=10.0)
     uri = server.url(CAMERAS["live"], "sub")
     started = time.monotonic()
-    # The open keeps the probe's time in reserve, so this leaves one second for sampling.
-    deadline = started + options.probe_timeout_s + 1.0
+    # No grab starts unless it can end by the deadline: sampling stops a read timeout early.
+    deadline = started + options.read_timeout_s + 1.5
     result = capture(uri, "admin", PASSWORD, options, deadline)
     assert result.ended == "deadline"
     assert 1 <= len(result.frames) < options.samples
-    assert time.monotonic() - deadline < 0.3
+    assert time.monotonic() <= deadline - options.read_timeout_s + 0.3
 
 
 def test_no_time_left_to_open_is_unreachable(server: RtspServer) -> None:

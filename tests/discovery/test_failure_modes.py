@@ -103,12 +103,18 @@ def test_only_usable_devices_are_stored(run: tuple[Cli, int, dict[str, Any], flo
                 " WHERE camera_id NOT IN (SELECT id FROM cameras)"
             )
         ).scalar()
+        first_run = conn.execute(
+            text("SELECT status, results FROM discovery_runs ORDER BY id")
+        ).first()
     engine.dispose()
     spec = load_spec(SPEC)
     assert hosts == sorted(spec.camera("DISC-H", n).host for n in ("good", "skewed"))
     assert len(uris) == 4
     assert all(u.startswith("rtsp://127.0.25.") for u in uris)
     assert orphans == 0
+    assert first_run is not None
+    assert first_run[0] == "short"
+    assert len(json.loads(first_run[1])) == len(EXPECTED) + 1
     listed = cli.run("cameras", "list", "--site", "TST-01-0001", "--json")
     assert len(json.loads(listed.stdout)["cameras"]) == 2
 

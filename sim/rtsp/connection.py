@@ -289,7 +289,7 @@ class RtspConnection:
             "RTP-Info": f"url={track};seq={sender.seq};rtptime={sender.first_timestamp}",
         }
         self._reply(request, 200, headers)
-        log.info("rtsp %s: streaming %s/%s", self.peer, camera.path, stream.token)
+        log.debug("rtsp %s: streaming %s/%s", self.peer, camera.path, stream.token)
         sender.start()
 
     def _pause(self, request: Request, camera: CameraSpec, stream: StreamSpec) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 # Hosts wider than this are not swept: a precinct network is small.
 MAX_SWEEP_PREFIX = 22
@@ -84,8 +84,6 @@ def strip_credentials(url: str) -> str:
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     """Return the URL without credentials, and the user name and password it carried."""
-    from urllib.parse import unquote
-
     parts = urlsplit(url.strip())
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None

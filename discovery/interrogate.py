@@ -186,6 +186,8 @@ class _Interrogation:
             except NotAuthorized:
                 continue
         tried = len(attempts) if attempts != [None] else 0
+        if not tried:
+            raise NotAuthorized("no_credentials", "device needs a login; no candidate credentials")
         if self.skew_s is None:
             raise ClockSkew(
                 "clock_unreadable",
@@ -193,8 +195,6 @@ class _Interrogation:
                 "to compensate for skew",
             )
         note = f" (device clock {self.skew_s:+.0f} s, compensated)" if abs(self.skew_s) >= 5 else ""
-        if not tried:
-            raise NotAuthorized("no_credentials", "device needs a login; no candidate credentials")
         raise NotAuthorized("credentials_refused", f"{tried} credential(s) refused{note}")
 
     async def media_address(self) -> str:

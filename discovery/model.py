@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import unquote
 
 
 class Outcome(StrEnum):
@@ -61,8 +62,6 @@ class ProbeMatch:
 
 def scope_value(scopes: tuple[str, ...], kind: str) -> str | None:
     """Return the decoded value of the first onvif://www.onvif.org/<kind>/ scope."""
-    from urllib.parse import unquote
-
     prefix = f"onvif://www.onvif.org/{kind}/"
     for scope in scopes:
         if scope.lower().startswith(prefix):
@@ -164,7 +163,7 @@ class DiscoveryReport:
 
     @property
     def found(self) -> int:
-        """Return how many devices are registered (or would be) to this site."""
+        """Return how many devices of this run are registered (or would be) to this site."""
         return sum(1 for d in self.devices if d.outcome in REGISTERED_OUTCOMES)
 
     @property

@@ -274,8 +274,9 @@ class OnvifSession:
     ) -> Any:
         """Call one operation and return its reply as plain dicts and lists."""
         try:
+            # The WSDLs are local files parsed once per process: outside the device's deadline.
+            proxy = await self._proxy(service, address, authenticated)
             async with asyncio.timeout(self._limits.call_timeout_s):
-                proxy = await self._proxy(service, address, authenticated)
                 result = await getattr(proxy, operation)(**dict(params or {}))
             return _plain(result)
         except DeviceError:

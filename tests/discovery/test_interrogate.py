@@ -98,6 +98,10 @@ async def test_credential_attempts_are_capped(devices: list[PickyDevice]) -> Non
     assert err.value.outcome is Outcome.AUTH_FAILED
     assert device.calls["GetDeviceInformation"] == OPTIONS.max_auth_attempts
     device.calls.clear()
+    with pytest.raises(NotAuthorized) as none:
+        await interrogate(_candidate(device.camera), [], OPTIONS)
+    assert none.value.code == "no_credentials"
+    device.calls.clear()
     facts = await interrogate(_candidate(device.camera), [WRONG[0], RIGHT], OPTIONS)
     assert facts.credential_id == RIGHT.credential_id
     assert device.calls["GetDeviceInformation"] == 2

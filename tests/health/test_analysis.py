@@ -390,7 +390,8 @@ def shifted(picture: np.ndarray, dx: float, dy: float, angle: float = 0.0) -> np
     """Return the picture moved by (dx, dy) pixels and turned by angle degrees."""
     height, width = picture.shape[:2]
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
-    matrix[:, 2] += (dx, dy)
+    matrix[0, 2] += dx
+    matrix[1, 2] += dy
     return np.asarray(
         cv2.warpAffine(picture, matrix, (width, height), borderMode=cv2.BORDER_REFLECT_101)
     )

@@ -166,8 +166,8 @@ def test_live_outcome_carries_measurements_and_thumbnail(
     assert (m["width"], m["height"]) == (640, 360)
     assert m["fps"] == pytest.approx(10, abs=1)
     assert m["frames_analysed"] == OPTIONS.samples
-    assert m["view_similarity"] > 0.7
-    assert m["open_s"] < 1.0
+    assert float(m["view_similarity"]) > 0.7
+    assert float(m["open_s"]) < 1.0
     assert outcome.duration_s < 2.5
     picture = decode_image(outcome.thumbnail or b"")
     assert picture is not None

@@ -245,6 +245,8 @@ class OnvifSession:
             verify=_tls_context(),
             follow_redirects=False,
             trust_env=False,
+            # The cap counts bytes on the wire: ask for them uncompressed (no gzip bombs either).
+            headers={"Accept-Encoding": "identity"},
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
         )
         self._transport = _Transport(self._http, limits)

@@ -134,16 +134,18 @@ class _Run:
         """Store buffered outcomes and progress in one transaction; follow cancellation."""
         batch, self.buffer = self.buffer, []
         cancel = False
+        saved = (set(self.done), Counter(self.counts), list(self.due))
 
         def apply(session: Session) -> None:
             nonlocal cancel
+            # A retried transaction starts again from the counts it started from.
+            self.done, self.counts, self.due = set(saved[0]), Counter(saved[1]), list(saved[2])
             states = record_checks(session, self.sweep_id, batch, self.rules)
             self._decide(batch, states)
             cancel = record_progress(
                 session, self.sweep_id, len(self.plans), len(self.done), self.counts
             )
 
-        saved = (set(self.done), Counter(self.counts), list(self.due))
         try:
             write_with_retry(self.sessions, apply)
         except BaseException:

@@ -16,7 +16,7 @@ Modules, in the order a run uses them:
 Per-device outcome (``reason_code`` in brackets):
 
 - ``registered``, ``updated`` (address changed, moved, details changed), ``unchanged``
-- ``auth_failed`` (credentials_refused, no_credentials, not_authorized)
+- ``auth_failed`` (credentials_refused, no_credentials, http_auth)
 - ``clock_skew`` (clock_unreadable: logins refused and the clock could not be read)
 - ``unreachable`` (timeout, connect_failed, http_error)
 - ``not_onvif`` (not_soap, malformed_xml, xml_forbidden, reply_too_large, empty_reply,

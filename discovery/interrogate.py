@@ -177,17 +177,23 @@ class _Interrogation:
 
     async def log_in(self, logins: Sequence[Login]) -> tuple[Login | None, Any]:
         attempts: list[Login | None] = list(logins[: self.options.max_auth_attempts]) or [None]
+        codes = set()
         for login in attempts:
             self.session.credentials = (
                 Credentials(login.username, login.password) if login else None
             )
             try:
                 return login, await self.device("GetDeviceInformation")
-            except NotAuthorized:
-                continue
+            except NotAuthorized as exc:
+                codes.add(exc.code)
         tried = len(attempts) if attempts != [None] else 0
         if not tried:
             raise NotAuthorized("no_credentials", "device needs a login; no candidate credentials")
+        if codes == {"http_auth"}:
+            # HTTP authentication has no timestamps: the clock cannot be the cause.
+            raise NotAuthorized(
+                "http_auth", "device demands HTTP authentication (only WS-Security is used)"
+            )
         if self.skew_s is None:
             raise ClockSkew(
                 "clock_unreadable",

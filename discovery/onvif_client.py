@@ -45,6 +45,8 @@ _SOAP_ENVELOPES = frozenset(
         "{http://schemas.xmlsoap.org/soap/envelope/}Envelope",
     }
 )
+# SOAP over HTTP answers 200, or 400/500 with a fault; anything else is not a SOAP service.
+_SOAP_STATUSES = frozenset({200, 400, 500})
 # Fault subcodes (local names) that mean "wrong login" or "optional call not there".
 _AUTH_SUBCODES = frozenset({"NotAuthorized", "FailedAuthentication", "InvalidSecurity"})
 _UNSUPPORTED_SUBCODES = frozenset(
@@ -153,8 +155,11 @@ class _Transport:
                 if len(body) > cap:
                     raise NotOnvif("reply_too_large", f"reply exceeds {cap} bytes; aborted")
         content = bytes(body)
-        if resp.status_code in (401, 403) and not content.strip():
-            raise NotAuthorized("not_authorized", f"device answered HTTP {resp.status_code}")
+        if resp.status_code in (401, 403):
+            # HTTP authentication in front of the SOAP service (WS-Security was not enough).
+            raise NotAuthorized("http_auth", f"device answered HTTP {resp.status_code}")
+        if resp.status_code not in _SOAP_STATUSES:
+            raise NotOnvif("http_status", f"device answered HTTP {resp.status_code}")
         media = resp.headers.get("content-type", "").split(";")[0].strip().lower()
         if media in ("text/html", "application/xhtml+xml"):
             raise NotOnvif("not_soap", f"device answered an HTML page (HTTP {resp.status_code})")
@@ -215,7 +220,7 @@ def _translate(exc: BaseException) -> DeviceError:
         return DeviceFault("soap_fault", f"device fault: {reason or 'no reason given'}")
     if isinstance(exc, zx.TransportError):
         if exc.status_code in (401, 403):
-            return NotAuthorized("not_authorized", f"device answered HTTP {exc.status_code}")
+            return NotAuthorized("http_auth", f"device answered HTTP {exc.status_code}")
         return NotOnvif("http_status", f"device answered HTTP {exc.status_code}")
     if isinstance(exc, zx.DTDForbidden | zx.EntitiesForbidden):
         return NotOnvif("xml_forbidden", "reply declares a DTD or entities; refused")

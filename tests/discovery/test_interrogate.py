@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -10,7 +11,7 @@ from dataclasses import replace
 import pytest
 import pytest_asyncio
 
-from discovery.errors import ClockSkew, NotAuthorized, Unreachable
+from discovery.errors import ClockSkew, DeviceError, NotAuthorized, Unreachable
 from discovery.interrogate import InterrogationOptions, Login, interrogate
 from discovery.model import Candidate, Outcome, Via
 from sim.onvif.device import OnvifDevice
@@ -143,3 +144,36 @@ async def test_a_trickling_device_is_cut_off_at_the_call_timeout() -> None:
     assert err.value.code == "timeout"
     assert elapsed < OPTIONS.call_timeout_s + 1.0
     assert "Pw-7f3c" not in str(err.value)
+
+
+async def _plain_server(host: str, reply: bytes) -> asyncio.Server:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(answer, host, 8080)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("status", "outcome", "code"),
+    [
+        ("404 Not Found", Outcome.NOT_ONVIF, "http_status"),
+        ("401 Unauthorized", Outcome.AUTH_FAILED, "http_auth"),
+        ("200 OK", Outcome.NOT_ONVIF, "malformed_xml"),
+    ],
+)
+async def test_plain_http_servers(status: str, outcome: Outcome, code: str) -> None:
+    host = "127.0.24.30"
+    reply = f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nNot here."
+    server = await _plain_server(host, reply.encode())
+    try:
+        candidate = Candidate(host, f"http://{host}:8080/onvif/device_service", Via.UNICAST)
+        with pytest.raises(DeviceError) as err:
+            await interrogate(candidate, [RIGHT], OPTIONS)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert (err.value.outcome, err.value.code) == (outcome, code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -191,8 +192,12 @@ def _snapshot_thumbnail(
 
 
 def _internal_error(target: CheckTarget, exc: Exception) -> Reason:
-    """Return a password-free reason for an unexpected failure."""
+    """Log an unexpected failure with its traceback and return its reason, both password-free."""
     secrets = tuple(s for s in (target.password,) if s)
+    trace = redact_text("".join(traceback.format_exception(exc)), secrets)
+    log.error(
+        "camera %d: check of %s failed:\n%s", target.camera_id, redact_url(target.stream_uri), trace
+    )
     detail = redact_text(str(exc), secrets)
     return Reason("internal_error", f"check failed unexpectedly: {type(exc).__name__}: {detail}")
 
@@ -214,10 +219,7 @@ def run_check(target: CheckTarget, options: CaptureOptions) -> CheckOutcome:
         except StreamError as exc:
             status, reasons = exc.status, [exc.reason]
             thumbnail = _snapshot_thumbnail(target, options, deadline)
-    except Exception as exc:  # the contract is an outcome, never an exception
-        log.exception(
-            "camera %d: check failed on %s", target.camera_id, redact_url(target.stream_uri)
-        )
+    except Exception as exc:  # noqa: BLE001 - the contract is an outcome, never an exception
         status, reasons = Status.NO_VIDEO, [_internal_error(target, exc)]
     duration = time.monotonic() - started
     return CheckOutcome(

@@ -234,7 +234,7 @@ def test_threshold_overrides_apply(precinct: Precinct) -> None:
 
 
 def test_unexpected_failure_becomes_an_outcome_without_the_password(
-    precinct: Precinct, monkeypatch: pytest.MonkeyPatch
+    precinct: Precinct, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"boom at rtsp://admin:{PASSWORD}@127.0.23.100/x with {PASSWORD}")
@@ -246,6 +246,9 @@ def test_unexpected_failure_becomes_an_outcome_without_the_password(
     assert outcome.reasons[0].code == "internal_error"
     assert "RuntimeError" in outcome.reasons[0].message
     assert PASSWORD not in outcome.reasons[0].message
+    assert "Traceback" in caplog.text
+    assert "explode" in caplog.text
+    assert PASSWORD not in caplog.text
 
 
 def test_target_and_outcome_are_plain_data(precinct: Precinct, reference: bytes) -> None:

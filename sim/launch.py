@@ -79,6 +79,7 @@ def start_sim(
     args: Sequence[str], workdir: Path, *, timeout: float = READY_TIMEOUT_S
 ) -> SimProcess:
     """Run ``python -m sim up ARGS --no-secrets --ready-file ...`` and wait until it listens."""
+    workdir = workdir.resolve()  # the simulator runs in the project root
     workdir.mkdir(parents=True, exist_ok=True)
     ready_file = workdir / "sim-ready.json"
     log = workdir / "sim.log"

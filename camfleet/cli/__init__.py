@@ -28,6 +28,7 @@ _EXTENSIONS = (
     "camfleet.cli.serve_commands",
     "camfleet.cli.discover_commands",
     "camfleet.cli.health_commands",
+    "camfleet.cli.demo_commands",
 )
 
 

@@ -1,4 +1,4 @@
-"""The `camfleet` command: the one place where core, discovery, health and api are wired together."""
+"""The `camfleet` command: the one place where core, discovery, health and api meet."""
 
 from __future__ import annotations
 

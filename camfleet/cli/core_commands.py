@@ -118,9 +118,7 @@ def _tree(sites: list[Site]) -> Tree:
 def token_create(
     role: Annotated[Role, typer.Option("--role", help="admin, monitor or installer")],
     name: Annotated[str, typer.Option("--name", help="Who or what holds the token")] = "cli",
-    site: Annotated[
-        str | None, typer.Option("--site", help="Site code (installer tokens)")
-    ] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Site code (installer tokens)")] = None,
 ) -> None:
     """Create an API token and print it once; only its hash is stored."""
     rt = runtime()

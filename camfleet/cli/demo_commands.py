@@ -81,7 +81,7 @@ def demo(
     if _real_cameras(rt, {c.host for c in spec.cameras}):
         console.print("real cameras are registered: the simulated precinct is not started")
     else:
-        console.print(f"no real cameras registered: starting the simulated precinct {demo_file.name}")
+        console.print(f"no real cameras: starting the simulated precinct {demo_file.name}")
         sim = start_sim([str(demo_file)], rt.settings.data_dir / "sim")
     try:
         if sim is not None:

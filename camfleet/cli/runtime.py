@@ -46,7 +46,7 @@ _runtime: Runtime | None = None
 
 def runtime() -> Runtime:
     """Return this invocation's runtime, reading settings on first use."""
-    global _runtime  # noqa: PLW0603 - one runtime per CLI process
+    global _runtime  # one runtime per CLI process
     if _runtime is None:
         _runtime = Runtime(load_settings())
     return _runtime

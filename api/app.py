@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.context import ApiContext
@@ -23,6 +26,7 @@ from camfleet.config import Settings
 from camfleet.db import make_engine, session_factory
 
 API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = """\
 Readiness of polling-precinct cameras, the site register, cameras, checks, sweeps and discovery.
@@ -51,4 +55,7 @@ def create_app(settings: Settings, *, sessions: sessionmaker[Session] | None = N
     for module in (me, readiness, sites, cameras, references, checks, sweeps, discovery):
         v1.include_router(module.router)
     app.include_router(v1)
+    # The pages are static shells with no data; every figure they show is fetched with the
+    # token the user enters.
+    app.mount("/ui", StaticFiles(directory=STATIC_DIR, html=True), name="ui")
     return app

@@ -105,18 +105,23 @@ async def readiness_rollup(
     state: Annotated[
         Readiness | None, Query(description="Only sites with at least one precinct in this state")
     ] = None,
+    under: Annotated[
+        str | None, Query(max_length=64, description="Only sites under this site code")
+    ] = None,
 ) -> Response:
     """List sites of one level with counts and percentages of their precincts in each state."""
     snap = await snapshot(ctx)
-    key = ("rollup", principal.scope_path, level, prefix, state, paging)
+    key = ("rollup", principal.scope_path, level, prefix, state, under, paging)
     body = _cached(ctx, snap, key)
     if body is None:
+        root = _visible_site(snap, principal, under).path if under is not None else ""
         sites = sorted(
             (
                 s
                 for s in snap.sites.values()
                 if s.level == level.value
                 and s.code.startswith(prefix)
+                and s.path.startswith(root)
                 and principal.can_see(s.path)
                 and (state is None or snap.rollup_of(s.code).counts[state] > 0)
             ),

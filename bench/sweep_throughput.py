@@ -474,7 +474,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=1, help="checker processes")
     parser.add_argument("--window", type=float, default=1.0, help="seconds of video per check")
     parser.add_argument("--baseline-cameras", type=int, default=0, help="0: all cameras")
     parser.add_argument("--no-baseline", action="store_true")

@@ -1,54 +1,26 @@
-"""The check status model: statuses, their severity and machine-readable reasons."""
+"""The check status model, as health uses it: the core's statuses plus machine-readable reasons.
+
+Statuses and severities are defined once, in camfleet.status (readiness rules use them too);
+this module adds the Reason record and the names the health code reads best with.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from camfleet.status import Severity, Status, rank, severity, worst
 
-class Status(StrEnum):
-    """Primary outcome of one check, declared from most to least severe."""
-
-    UNREACHABLE = "unreachable"
-    AUTH_FAILED = "auth_failed"
-    NOT_FOUND = "not_found"
-    NO_VIDEO = "no_video"
-    BLACK = "black"
-    FROZEN = "frozen"
-    COVERED = "covered"
-    VIEW_CHANGED = "view_changed"
-    BLURRED = "blurred"
-    DEGRADED = "degraded"
-    OK = "ok"
-
-
-class Severity(StrEnum):
-    """How urgently a status needs attention."""
-
-    CRITICAL = "critical"
-    WARNING = "warning"
-    OK = "ok"
-
-
-_ORDER: dict[Status, int] = {status: index for index, status in enumerate(Status)}
-_WARNINGS = frozenset({Status.VIEW_CHANGED, Status.BLURRED, Status.DEGRADED})
+__all__ = ["Reason", "Severity", "Status", "most_severe", "rank", "severity_of"]
 
 
 def severity_of(status: Status) -> Severity:
     """Return the severity of a status."""
-    if status is Status.OK:
-        return Severity.OK
-    return Severity.WARNING if status in _WARNINGS else Severity.CRITICAL
-
-
-def rank(status: Status) -> int:
-    """Return the position of a status in the severity order (0 is the most severe)."""
-    return _ORDER[status]
+    return severity(status)
 
 
 def most_severe(statuses: list[Status]) -> Status:
     """Return the most severe of the given statuses, or ok when there are none."""
-    return min(statuses, key=rank, default=Status.OK)
+    return worst(statuses)
 
 
 @dataclass(frozen=True)

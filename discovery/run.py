@@ -69,11 +69,12 @@ def _candidate_from(heard: wsd.Heard, via: Via, network: str | None) -> Candidat
     )
 
 
-def _sort_key(report: DeviceReport) -> tuple[int, object, str]:
+def _sort_key(report: DeviceReport) -> tuple[int, int, str]:
     try:
-        return (0, ipaddress.ip_address(report.host), "")
+        ip = ipaddress.ip_address(report.host)
     except ValueError:
-        return (1, 0, report.host)
+        return (99, 0, report.host)
+    return (ip.version, int(ip), "")
 
 
 async def gather_candidates(
@@ -102,8 +103,11 @@ async def gather_candidates(
     if swept:
         jobs.append(asyncio.ensure_future(wsd.probe_hosts(swept, timeout_s=request.timeout_s)))
         vias.append(Via.SWEEP)
+    # The port scan runs alongside the probes, for the hosts that ignore WS-Discovery.
     port_scan = (
-        sweep.open_ports(swept, request.sweep_ports, timeout_s=min(request.timeout_s, 2.0))
+        asyncio.ensure_future(
+            sweep.open_ports(swept, request.sweep_ports, timeout_s=min(request.timeout_s, 2.0))
+        )
         if swept
         else None
     )

@@ -236,3 +236,18 @@ def test_capture_options_follow_settings() -> None:
     assert options.ffmpeg_thread_safe
     assert options.window_s == 1.0
     assert options.deadline_s >= options.open_timeout_s + options.window_s + options.read_timeout_s
+
+
+def test_pool_size_caps_threads_per_process() -> None:
+    from health.pool import MAX_THREADS_PER_PROCESS, pool_size
+
+    assert pool_size(64, 2) == pool_size(64, 2, 10_000)
+    assert (pool_size(64, 2).processes, pool_size(64, 2).threads) == (2, 32)
+    assert (pool_size(64, 1).processes, pool_size(64, 1).threads) == (1, 64)
+    big = pool_size(256, 1)
+    assert big.processes == 4
+    assert big.threads <= MAX_THREADS_PER_PROCESS
+    small = pool_size(64, 2, checks=3)  # a precinct's few cameras: no idle threads
+    assert small.concurrency <= 4
+    assert small.processes <= 2
+    assert pool_size(1, 8).processes == 1

@@ -22,14 +22,6 @@ def url_host(url: str) -> str | None:
     return host.lower() if host else None
 
 
-def url_port(url: str) -> int | None:
-    """Return the explicit port of a URL, or None."""
-    try:
-        return urlsplit(url.strip()).port
-    except ValueError:
-        return None
-
-
 def _as_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host)

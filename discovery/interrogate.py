@@ -107,6 +107,8 @@ async def interrogate(
 
 
 class _Interrogation:
+    """One interrogation's state: the candidate, its session and the measured skew."""
+
     def __init__(
         self, candidate: Candidate, session: OnvifSession, options: InterrogationOptions
     ) -> None:
@@ -117,9 +119,11 @@ class _Interrogation:
         self.skew_s: float | None = None
 
     async def device(self, operation: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Call an operation of the device service."""
         return await self.session.call("devicemgmt", self.candidate.xaddr, operation, params)
 
     async def run(self, logins: Sequence[Login]) -> DeviceFacts:
+        """Interrogate the device step by step and return its facts."""
         try:
             await self.measure_clock()
             login, info = await self.log_in(logins)
@@ -157,6 +161,7 @@ class _Interrogation:
         )
 
     async def measure_clock(self) -> None:
+        """Read the device clock unauthenticated and sign later calls with its offset."""
         sent = time.monotonic()
         try:
             reply = await self.session.call(
@@ -176,6 +181,7 @@ class _Interrogation:
         self.session.clock_offset = offset
 
     async def log_in(self, logins: Sequence[Login]) -> tuple[Login | None, Any]:
+        """Return the first login the device accepts and its device information."""
         attempts: list[Login | None] = list(logins[: self.options.max_auth_attempts]) or [None]
         codes = set()
         for login in attempts:
@@ -204,6 +210,7 @@ class _Interrogation:
         raise NotAuthorized("credentials_refused", f"{tried} credential(s) refused{note}")
 
     async def media_address(self) -> str:
+        """Return the media service address (GetServices, else GetCapabilities), checked."""
         address: str | None = None
         try:
             services = await self.device("GetServices", {"IncludeCapability": False})
@@ -224,12 +231,14 @@ class _Interrogation:
         return self.allowed(address, HTTP_SCHEMES, "foreign_service_address", "media service")
 
     def allowed(self, url: str, schemes: frozenset[str], code: str, what: str) -> str:
+        """Return the URL without credentials if allowed, or raise RefusedAddress."""
         try:
             return check_url(url, self.host, self.options.network, schemes)
         except AddressRefused as exc:
             raise RefusedAddress(code, f"{what} address refused: {exc}") from None
 
     async def mac(self) -> str | None:
+        """Return the MAC of the first enabled interface, if the device tells."""
         try:
             interfaces = await self.device("GetNetworkInterfaces")
         except _OPTIONAL:
@@ -243,9 +252,11 @@ class _Interrogation:
         return None
 
     async def media(self, address: str, operation: str, params: Mapping[str, Any]) -> Any:
+        """Call an operation of the media service."""
         return await self.session.call("media", address, operation, params)
 
     async def profiles(self, address: str) -> list[ProfileFacts]:
+        """Return the media profiles with their checked stream URIs."""
         raw = await self.media(address, "GetProfiles", {})
         profiles: list[ProfileFacts] = []
         for item in (raw or [])[:MAX_PROFILES]:
@@ -270,6 +281,7 @@ class _Interrogation:
         return profiles
 
     async def stream_uri(self, address: str, token: str) -> str | None:
+        """Return a profile's RTSP URI (checked, without credentials), or None."""
         setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
         try:
             reply = await self.media(
@@ -283,6 +295,7 @@ class _Interrogation:
         return self.allowed(uri, RTSP_SCHEMES, "foreign_stream_uri", f"stream of profile {token}")
 
     async def snapshot(self, address: str, profiles: Sequence[ProfileFacts]) -> str | None:
+        """Return the main profile's snapshot URI (checked), or None."""
         main, _ = choose_profiles(profiles)
         token = main or profiles[0].token
         try:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.context import ApiContext
 from api.errors import install_error_handlers
+from api.fastpath import ReadinessFastPath
 from api.routes import (
     cameras,
     checks,
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, sessions: sessionmaker[Session] | None = N
     app = FastAPI(title="camfleet", version=__version__, description=DESCRIPTION)
     app.state.ctx = ctx
     install_error_handlers(app)
+    app.add_middleware(ReadinessFastPath, ctx=ctx)
     app.include_router(operations.router)
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (me, readiness, sites, cameras, references, checks, sweeps, discovery):

@@ -7,12 +7,13 @@ import io
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.context import ApiContext
 from api.deps import ContextDep, PrincipalDep, SessionDep
 from api.errors import ERROR_RESPONSES, not_found
+from api.fastpath import url_key
 from api.paging import CodePath, Paging, PagingDep
 from api.schemas import Page, PrecinctDetail, PrecinctSummary, SiteReadiness, SiteRollupPublic
 from api.scope import site_in_scope
@@ -52,17 +53,36 @@ async def snapshot(ctx: ApiContext) -> ReadinessSnapshot:
     return snap
 
 
-def _cached(ctx: ApiContext, snap: ReadinessSnapshot, key: tuple[object, ...]) -> bytes | None:
-    return ctx.readiness.rendered_for(snap).get(key)
+def _cached(
+    ctx: ApiContext,
+    snap: ReadinessSnapshot,
+    key: tuple[object, ...],
+    request: Request,
+    principal: Principal,
+) -> bytes | None:
+    rendered = ctx.readiness.rendered_for(snap)
+    body = rendered.get(key)
+    if body is not None:
+        query = request.scope.get("query_string", b"")
+        rendered[url_key(principal.scope_path, request.url.path, query)] = body
+    return body
 
 
 def _remember(
-    ctx: ApiContext, snap: ReadinessSnapshot, key: tuple[object, ...], body: bytes
+    ctx: ApiContext,
+    snap: ReadinessSnapshot,
+    key: tuple[object, ...],
+    body: bytes,
+    request: Request,
+    principal: Principal,
 ) -> None:
     rendered = ctx.readiness.rendered_for(snap)
     if len(rendered) >= MAX_RENDERED:
         rendered.clear()
     rendered[key] = body
+    # The same bytes for the exact URL, for the fast path in front of the router.
+    query = request.scope.get("query_string", b"")
+    rendered[url_key(principal.scope_path, request.url.path, query)] = body
 
 
 def _visible_site(snap: ReadinessSnapshot, principal: Principal, code: str) -> SiteInfo:
@@ -97,6 +117,7 @@ def _scoped_precincts(
 
 @router.get("/rollup", response_model=Page[SiteRollupPublic], summary="Rollups of one level")
 async def readiness_rollup(
+    request: Request,
     ctx: ContextDep,
     principal: PrincipalDep,
     paging: PagingDep,
@@ -112,7 +133,7 @@ async def readiness_rollup(
     """List sites of one level with counts and percentages of their precincts in each state."""
     snap = await snapshot(ctx)
     key = ("rollup", principal.scope_path, level, prefix, state, under, paging)
-    body = _cached(ctx, snap, key)
+    body = _cached(ctx, snap, key, request, principal)
     if body is None:
         root = _visible_site(snap, principal, under).path if under is not None else ""
         sites = sorted(
@@ -134,12 +155,13 @@ async def readiness_rollup(
             page_size=paging.page_size,
         )
         body = page.model_dump_json().encode()
-        _remember(ctx, snap, key, body)
+        _remember(ctx, snap, key, body, request, principal)
     return Response(body, media_type=JSON)
 
 
 @router.get("/precincts", response_model=Page[PrecinctSummary], summary="Precincts, worst first")
 async def readiness_precincts(
+    request: Request,
     ctx: ContextDep,
     principal: PrincipalDep,
     paging: PagingDep,
@@ -152,19 +174,20 @@ async def readiness_precincts(
     """List precincts with their state and reasons, worst and oldest first (the not-ready list)."""
     snap = await snapshot(ctx)
     key = ("precincts", principal.scope_path, state, prefix, under, paging)
-    body = _cached(ctx, snap, key)
+    body = _cached(ctx, snap, key, request, principal)
     if body is None:
         entries = _scoped_precincts(snap, principal, under)
         if prefix:
             entries = [e for e in entries if e.site.code.startswith(prefix)]
         body = _precinct_page(entries, state, paging).model_dump_json().encode()
-        _remember(ctx, snap, key, body)
+        _remember(ctx, snap, key, body, request, principal)
     return Response(body, media_type=JSON)
 
 
 @router.get("/sites/{code}", response_model=SiteReadiness, summary="One site's readiness")
 async def readiness_site(
     code: CodePath,
+    request: Request,
     ctx: ContextDep,
     principal: PrincipalDep,
     paging: PagingDep,
@@ -175,7 +198,7 @@ async def readiness_site(
     """Return a site's rollup and its not-ready precincts with reasons, worst and oldest first."""
     snap = await snapshot(ctx)
     key = ("site", principal.scope_path, code, state, paging)
-    body = _cached(ctx, snap, key)
+    body = _cached(ctx, snap, key, request, principal)
     if body is None:
         site = _visible_site(snap, principal, code)
         result = SiteReadiness(
@@ -184,7 +207,7 @@ async def readiness_site(
             not_ready=_precinct_page(snap.precincts_under(site.code), state, paging),
         )
         body = result.model_dump_json().encode()
-        _remember(ctx, snap, key, body)
+        _remember(ctx, snap, key, body, request, principal)
     return Response(body, media_type=JSON)
 
 

@@ -60,9 +60,13 @@ async def create_sweep(body: SweepStart, ctx: ContextDep, principal: PrincipalDe
     if code is None and principal.scope_path != "/":
         code = principal.scope_path.strip("/").split("/")[-1]
     sweep_id = await run_in_threadpool(_start, ctx, principal, code)
-    with ctx.sessions() as session:
-        sweep = _visible_sweep(session, principal, sweep_id)
-        return sweep_public(sweep, _scope_code(sweep))
+
+    def read() -> SweepPublic:
+        with ctx.sessions() as session:
+            sweep = _visible_sweep(session, principal, sweep_id)
+            return sweep_public(sweep, _scope_code(sweep))
+
+    return await run_in_threadpool(read)
 
 
 @router.get("", response_model=Page[SweepPublic], summary="List sweeps")

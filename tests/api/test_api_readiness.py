@@ -120,3 +120,14 @@ def test_a_write_shows_at_once_in_readiness(live_api: LiveApi) -> None:
     assert r.status_code == 200, r.text
     after = live_api.get("monitor", "/api/v1/readiness/precincts?state=ready").json()
     assert after["total"] == 0
+
+
+def test_repeated_reads_keep_scope_and_token_checks(live_api: LiveApi) -> None:
+    url = "/api/v1/readiness/precincts?state=not_ready"
+    for _ in range(2):
+        assert live_api.get("admin", url).json()["total"] == 3
+        own = live_api.get("installer_a", url).json()
+        assert [p["code"] for p in own["items"]] == ["TST-01-0003"]
+        assert live_api.get(None, url).status_code == 401
+        forged = live_api.client.get(url, headers={"Authorization": "Bearer cf_forged"})
+        assert forged.status_code == 401

@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from camfleet.readiness import is_stale
 from health.status import Status
 
 if TYPE_CHECKING:
@@ -143,6 +144,18 @@ def next_state(
         flapping=False,
     )
     return _with_history(snapshot, previous, rules)
+
+
+def current_status(
+    snapshot: StateSnapshot | None, now: datetime, sweep_interval_s: float
+) -> Status | None:
+    """Return the hard status that counts now, or None (unknown) when never checked or stale.
+
+    Stale means no check for more than 2 × the sweep interval: it counts as unknown, never ok.
+    """
+    if snapshot is None or is_stale(snapshot.last_check_at, now, sweep_interval_s):
+        return None
+    return snapshot.hard_status
 
 
 def needs_confirmation(snapshot: StateSnapshot) -> bool:

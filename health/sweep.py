@@ -237,9 +237,12 @@ def execute_sweep(
             scope_path = session.get_one(Sweep, sweep_id).scope_path
             plans = {p.camera_id: p for p in plans_in_scope(session, scope_path)}
         run = _Run(settings, sessions, vault, sweep_id, plans, on_progress)
-        size = sweep_pool_size(settings, len(plans), concurrency)
-        with CheckPool(size) as pool:
-            status = run.run(pool)
+        if not plans:
+            run.write()  # nothing to check: record the empty total
+            status = SweepStatus.COMPLETED
+        else:
+            with CheckPool(sweep_pool_size(settings, len(plans), concurrency)) as pool:
+                status = run.run(pool)
     except KeyboardInterrupt:
         status, error = SweepStatus.CANCELLED, "stopped by the operator"
         raise

@@ -10,6 +10,7 @@ from health.state import (
     StateRules,
     StateSnapshot,
     StateType,
+    current_status,
     needs_confirmation,
     next_state,
     status_changes,
@@ -138,3 +139,11 @@ def test_rules_from_settings() -> None:
 
     settings = load_settings(confirm_attempts=3, flap_window=12, flap_changes=5)
     assert StateRules.from_settings(settings) == StateRules(3, 12, 5)
+
+
+def test_stale_state_counts_as_unknown() -> None:
+    (s,) = run([Status.OK])
+    hour = 3600.0
+    assert current_status(s, T0 + timedelta(hours=2), hour) is Status.OK
+    assert current_status(s, T0 + timedelta(hours=2, seconds=1), hour) is None
+    assert current_status(None, T0, hour) is None

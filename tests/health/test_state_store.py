@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -251,3 +252,19 @@ def test_pool_size_caps_threads_per_process() -> None:
     assert small.concurrency <= 4
     assert small.processes <= 2
     assert pool_size(1, 8).processes == 1
+
+
+def test_sweep_of_a_site_without_cameras_completes_at_once(
+    sessions: sessionmaker[Session], cams: dict[str, int], tmp_path: Path, db_url: str
+) -> None:
+    from health.sweep import run_sweep
+    from tests.health.sweep_support import test_settings
+
+    with transaction(sessions) as s:
+        s.add(Site(code="EMPTY", name="Empty", level="precinct", path="/EMPTY/"))
+    settings = test_settings(tmp_path, db_url)
+    summary = run_sweep(settings, sessions, Vault.from_settings(settings), "EMPTY")
+    assert summary.status is SweepStatus.COMPLETED
+    assert (summary.total, summary.done, summary.checks) == (0, 0, 0)
+    with sessions() as s:
+        assert s.get_one(Sweep, summary.sweep_id).status == "completed"

@@ -139,6 +139,11 @@ class CheckPool:
         return [w.process.pid for w in self._workers if w.process.pid is not None]
 
     @property
+    def ready(self) -> bool:
+        """Return whether every checker process has started and reported ready."""
+        return bool(self._workers) and all(w.ready for w in self._workers)
+
+    @property
     def pending(self) -> int:
         """Return the number of checks queued or running."""
         return len(self._queue) + sum(len(w.inflight) for w in self._workers) + len(self._ready)

@@ -57,6 +57,11 @@ def assert_consistent(env: Env) -> None:
             assert checks.get(st.last_check_id) == st.camera_id
 
 
+@pytest.fixture
+def env(tmp_path: Path, precinct: PrecinctSpec) -> Env:
+    return make_env(tmp_path, f"sqlite:///{tmp_path / 'p.db'}", precinct)
+
+
 def test_killed_checker_process_is_replaced(tmp_path: Path, precinct: PrecinctSpec) -> None:
     env = make_env(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", precinct)
     result: list[SweepSummary] = []
@@ -145,3 +150,37 @@ def test_killed_sweep_is_interrupted_and_next_sweep_checks_all(
     assert checked == set(env.reg.camera_ids.values())
     assert_consistent(env)
     assert "Traceback" not in output
+
+
+def test_checker_stuck_past_the_deadline_is_replaced(env: Env) -> None:
+    from dataclasses import replace
+
+    from health.pool import CheckPool, PoolSize
+    from health.targets import capture_options, plans_for
+
+    options = replace(capture_options(env.settings), deadline_s=4.0)
+    with env.sessions() as s:
+        (plan,) = plans_for(s, [env.reg.camera_ids["P1/live"]])
+    with CheckPool(PoolSize(1, 4)) as pool:
+        wait_for(lambda: pool.collect(0.05) == [] and pool.ready)
+        (victim,) = pool.worker_pids()
+        os.kill(victim, signal.SIGSTOP)  # a checker that hangs, threads and all
+        started = time.monotonic()
+        pool.submit((plan.camera_id, 1), lambda: plan.target(env.vault), options)
+        results = []
+        while not results:
+            results = pool.collect(0.2)
+        waited = time.monotonic() - started
+        ((key, outcome),) = results
+        assert key == (plan.camera_id, 1)
+        assert outcome is not None
+        assert outcome.reasons[0].code == "check_deadline"
+        assert 4.0 <= waited < 10.0
+        assert pool.restarts == 1
+        assert victim not in pool.worker_pids()
+        pool.submit((plan.camera_id, 2), lambda: plan.target(env.vault), options)
+        results = []
+        while not results:
+            results = pool.collect(0.2)
+        assert results[0][1] is not None
+        assert results[0][1].status.value == "ok"

@@ -18,7 +18,7 @@ from health.sweep import SweepSummary, run_sweep
 from health.sweep_record import SweepStatus
 from sim.spec import PrecinctSpec
 from tests.health import sweep_support
-from tests.health.sweep_support import EXPECTED, Env, make_env
+from tests.health.sweep_support import EXPECTED, PASSWORD, Env, make_env
 
 precinct = sweep_support.precinct
 
@@ -150,6 +150,7 @@ def test_killed_sweep_is_interrupted_and_next_sweep_checks_all(
     assert checked == set(env.reg.camera_ids.values())
     assert_consistent(env)
     assert "Traceback" not in output
+    assert PASSWORD not in output
 
 
 def test_checker_stuck_past_the_deadline_is_replaced(env: Env) -> None:

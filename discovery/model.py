@@ -140,6 +140,8 @@ class DeviceReport:
     camera_id: int | None = None
     camera_name: str | None = None
     registered_site: str | None = None
+    # The name the device gave itself in its WS-Discovery scopes (untrusted, cleaned).
+    name: str | None = None
 
 
 @dataclass(frozen=True)

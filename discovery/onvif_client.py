@@ -122,7 +122,9 @@ def _check_xml(content: bytes) -> None:
 
 
 def _short(exc: object) -> str:
-    return " ".join(str(exc).split())[:160]
+    # Fault reasons come from the device: no control characters (terminal escapes), short.
+    text = "".join(c if c.isprintable() else " " for c in str(exc)[:1000])
+    return " ".join(text.split())[:160]
 
 
 class _Transport:

@@ -12,7 +12,7 @@ from camfleet.timeutil import utcnow
 from discovery import sweep, wsd
 from discovery.addresses import host_allowed, parse_host_port, sweep_hosts, url_host
 from discovery.errors import DeviceError
-from discovery.interrogate import InterrogationOptions, Login, interrogate
+from discovery.interrogate import InterrogationOptions, Login, clean, interrogate
 from discovery.model import (
     Candidate,
     DeviceReport,
@@ -20,6 +20,7 @@ from discovery.model import (
     Outcome,
     SiteTarget,
     Via,
+    scope_value,
 )
 from discovery.onvif_client import preload_documents
 from discovery.registry import RegistrationResult
@@ -60,12 +61,13 @@ def _candidate_from(heard: wsd.Heard, via: Via, network: str | None) -> Candidat
                 return Candidate(host, xaddr, via, match.endpoint or None, match.scopes)
     return DeviceReport(
         host=heard.source,
-        xaddr=match.xaddrs[0] if match.xaddrs else None,
+        xaddr=match.xaddrs[0][:500] if match.xaddrs else None,
         via=via,
         outcome=Outcome.REFUSED_ADDRESS,
         reason_code="foreign_xaddr",
         reason="the device advertises its service on another host; not contacted",
-        endpoint=match.endpoint or None,
+        endpoint=match.endpoint[:100] or None,
+        name=clean(match.scope_name),
     )
 
 
@@ -157,6 +159,7 @@ async def _examine(
                 reason=exc.message,
                 endpoint=candidate.endpoint,
                 clock_skew_s=exc.clock_skew_s,
+                name=clean(scope_value(candidate.scopes, "name")),
             )
     return DeviceReport(
         host=candidate.host,
@@ -168,6 +171,7 @@ async def _examine(
         endpoint=facts.endpoint_uuid,
         facts=facts,
         clock_skew_s=facts.clock_skew_s,
+        name=facts.name,
     )
 
 

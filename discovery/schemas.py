@@ -189,6 +189,7 @@ class DeviceReportOut(BaseModel):
     reason_code: str
     reason: str
     endpoint: str | None = None
+    name: str | None = None
     clock_skew_s: float | None = None
     camera_id: int | None = None
     camera_name: str | None = None
@@ -213,6 +214,7 @@ class DeviceReportOut(BaseModel):
             reason_code=device.reason_code,
             reason=device.reason,
             endpoint=device.endpoint,
+            name=device.name,
             clock_skew_s=device.clock_skew_s,
             camera_id=device.camera_id,
             camera_name=device.camera_name,

@@ -8,6 +8,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -96,16 +97,17 @@ def _print_table(report: DiscoveryReport, secrets: tuple[str, ...]) -> None:
     title = f"discovery at {report.site.code}" + (" (dry run)" if report.dry_run else "")
     table = Table("host", "camera", "result", "reason", "skew s", title=title)
     for d in report.devices:
-        facts = d.facts
-        camera = d.camera_name or (facts.name if facts else "") or ""
+        camera = d.camera_name or d.name or ""
         skew = "" if d.clock_skew_s is None else f"{d.clock_skew_s:+.0f}"
         outcome = d.outcome.value if d.outcome else "interrogated"
-        table.add_row(d.host, camera, outcome, redact_text(d.reason, secrets), skew)
+        # Names and reasons come from devices: never let them act as console markup.
+        cells = (d.host, camera, outcome, redact_text(d.reason, secrets), skew)
+        table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
     expected = report.site.expected_cameras
     line = f"{report.site.code}: expected {expected if expected is not None else '?'}, "
     line += f"found {report.found}" + (" — SHORT" if report.short else "")
-    console.print(line)
+    console.print(escape(line))
 
 
 def discover(
@@ -218,7 +220,7 @@ def cameras_add(
             shown = f"{precinct.code}/{camera.name}"
     except ManualCameraError as exc:
         raise CliError(str(exc)) from None
-    console.print(f"registered manual camera {shown}")
+    console.print(f"registered manual camera {escape(shown)}")
 
 
 @cameras_app.command("list")
@@ -253,7 +255,7 @@ def cameras_list(
     for r in rows:
         text = {k: "" if v is None else str(v) for k, v in r.items()}
         model = " ".join(x for x in (text["manufacturer"], text["model"]) if x)
-        table.add_row(
+        cells = (
             text["site"],
             text["name"],
             text["source"],
@@ -263,6 +265,7 @@ def cameras_list(
             text["main_stream_uri"],
             text["username"],
         )
+        table.add_row(*(escape(cell) for cell in cells))
     console.print(table if rows else "no cameras")
 
 

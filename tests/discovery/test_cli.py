@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,24 @@ def test_discover_prints_a_table_and_fails_when_short(seeded: Cli, tmp_path: Pat
     unknown = cli.run("discover", "--site", "NOPE", "--hosts", "127.0.24.250")
     assert unknown.returncode == 1
     cli.assert_no_secret(PASSWORD)
+
+
+def test_device_text_is_never_console_markup(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from camfleet.cli import discover_commands
+    from discovery.model import DeviceReport, DiscoveryReport, Outcome, SiteTarget, Via
+
+    recorder = Console(record=True, width=300, color_system="truecolor")
+    monkeypatch.setattr(discover_commands, "console", recorder)
+    report = DiscoveryReport(SiteTarget(SITE, None, 1), started_at=datetime.now(UTC))
+    hostile = "[link=http://203.0.113.7/]click[/link] [bold]x"
+    report.devices = [
+        DeviceReport(
+            "10.9.9.5", None, Via.UNICAST, Outcome.NOT_ONVIF, "soap_fault", hostile, name=hostile
+        )
+    ]
+    discover_commands._print_table(report, ())
+    shown = recorder.export_text(clear=False)
+    assert shown.count("[link=http://203.0.113.7/]click[/link]") == 2
+    assert 'href="http://203.0.113.7/"' not in recorder.export_html()

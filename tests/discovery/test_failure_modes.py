@@ -66,6 +66,8 @@ def test_each_device_gets_its_own_result(
     _, _, report, _ = run
     device = _device(report, name)
     assert (device["outcome"], device["reason_code"]) == EXPECTED[name], device
+    # Failed devices still carry the name they announced, so installers know which one it is.
+    assert device["name"] == name
 
 
 def test_the_run_is_bounded_and_reports_the_shortfall(

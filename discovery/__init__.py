@@ -18,7 +18,7 @@ Per-device outcome (``reason_code`` in brackets):
 - ``registered``, ``updated`` (address changed, moved, details changed), ``unchanged``
 - ``auth_failed`` (credentials_refused, no_credentials, http_auth)
 - ``clock_skew`` (clock_unreadable: logins refused and the clock could not be read)
-- ``unreachable`` (timeout, connect_failed, http_error)
+- ``unreachable`` (timeout, connect_failed, tls_failed, http_error)
 - ``not_onvif`` (not_soap, malformed_xml, xml_forbidden, reply_too_large, empty_reply,
   http_status, soap_fault, bad_reply, no_media_service, no_profiles)
 - ``conflict`` (registered to another precinct; left there unless moved)

@@ -233,6 +233,8 @@ def _translate(exc: BaseException) -> DeviceError:
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return Unreachable("timeout", "device did not answer in time")
     if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc.__cause__ or exc.__context__, ssl.SSLError):
+            return Unreachable("tls_failed", "TLS handshake failed (certificate not trusted?)")
         return Unreachable("connect_failed", "connection refused or no route to the device")
     if isinstance(exc, httpx.HTTPError):
         return Unreachable("http_error", f"HTTP exchange failed ({type(exc).__name__})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +138,21 @@ def test_a_second_run_changes_nothing(run: tuple[Cli, int, dict[str, Any], float
     assert [d["outcome"] for d in report["devices"]] == ["unchanged", "unchanged"]
     assert code == 3  # still short: 2 of 3
     cli.assert_no_secret(PASSWORD, OTHER_PASSWORD)
+
+
+def test_a_dry_run_stores_nothing(loopback_ns: str, hostile_sim: None, tmp_path: Path) -> None:
+    cli = Cli(tmp_path, netns=loopback_ns)
+    cli.setup([("TST-01-0001", 3, "127.0.25.0/24")])
+    good = load_spec(SPEC).camera("DISC-H", "good")
+    code, report = cli.discover(
+        "--site", "TST-01-0001", "--dry-run", "--timeout", "1", "--hosts", good.host
+    )
+    assert report["dry_run"] is True
+    assert [d["outcome"] for d in report["devices"]] == ["registered"]
+    assert code == 3
+    listed = cli.run("cameras", "list", "--json")
+    assert json.loads(listed.stdout) == {"cameras": []}
+    engine = create_engine(f"sqlite:///{tmp_path / 'camfleet.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM discovery_runs")).scalar() == 0
+    engine.dispose()

@@ -303,12 +303,35 @@ def _client_process(
     return asyncio.run(_client_loop(*args))
 
 
+def _writer(url: str, rate: int, seconds: float, cameras: int) -> None:
+    """Record `rate` checks a second into camera_states, as a running sweep does."""
+    from sqlalchemy import update
+
+    engine = make_engine(url)
+    rng = random.Random(7)
+    stop = time.monotonic() + seconds
+    statuses = [Status.OK] * 18 + [Status.FROZEN, Status.UNREACHABLE]
+    while time.monotonic() < stop:
+        tick = time.monotonic()
+        now = utcnow()
+        with engine.begin() as conn:
+            for cid in rng.sample(range(1, cameras + 1), rate):
+                status = rng.choice(statuses).value
+                conn.execute(
+                    update(CameraState)
+                    .where(CameraState.camera_id == cid)
+                    .values(status=status, hard_status=status, last_check_at=now)
+                )
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+    engine.dispose()
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def run(backend: str, seconds: float, warmup: float) -> None:
+def run(backend: str, seconds: float, warmup: float, writer_rate: int) -> None:
     """Fill, serve and measure one backend; print the figures."""
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
         engine = make_engine(url)
@@ -316,6 +339,8 @@ def run(backend: str, seconds: float, warmup: float) -> None:
         t0 = time.perf_counter()
         codes = fill(engine)
         fill_s = time.perf_counter() - t0
+        with engine.connect() as conn:
+            n_cameras = int(conn.execute(text("SELECT count(*) FROM cameras")).scalar_one())
         sessions = session_factory(engine)
         with transaction(sessions) as session:
             _, token = create_token(session, "bench", Role.MONITOR)
@@ -349,37 +374,57 @@ def run(backend: str, seconds: float, warmup: float) -> None:
             )
             cold_ms = (time.perf_counter() - cold0) * 1000
             assert first.status_code == 200, first.text
-            jobs = [(port, token, codes, seconds, warmup, i) for i in range(CLIENT_PROCESSES)]
-            with multiprocessing.get_context("spawn").Pool(CLIENT_PROCESSES) as pool:
-                results = pool.map(_client_process, jobs)
+            scenarios: dict[str, list[tuple[str, float, int]]] = {}
+            ctx = multiprocessing.get_context("spawn")
+            for scenario, rate in (
+                ("quiet", 0),
+                (f"sweep writing {writer_rate} checks/s", writer_rate),
+            ):
+                if scenario != "quiet" and not writer_rate:
+                    continue
+                writer = None
+                if rate:
+                    writer = ctx.Process(
+                        target=_writer, args=(url, rate, seconds + warmup, n_cameras)
+                    )
+                    writer.start()
+                jobs = [(port, token, codes, seconds, warmup, i) for i in range(CLIENT_PROCESSES)]
+                with ctx.Pool(CLIENT_PROCESSES) as pool:
+                    results = pool.map(_client_process, jobs)
+                if writer is not None:
+                    writer.join()
+                scenarios[scenario] = [s for part in results for s in part]
         finally:
             server.terminate()
             server.wait(timeout=10)
-    samples = [s for part in results for s in part]
-    errors = sum(1 for _, _, code in samples if code != 200)
     print(
-        f"\n== {backend}: {len(codes['precinct'])} precincts, "
+        f"\n== {backend}: {len(codes['precinct'])} precincts, {n_cameras} cameras, "
         f"{sum(snap.rollup_of(r).total for r in codes['region'])} rolled up, "
         f"{CLIENT_PROCESSES * CONNECTIONS_PER_PROCESS} concurrent clients, {seconds:.0f} s =="
     )
     print(
         f"fill {fill_s:.1f} s; snapshot build (one query + rules + rollup) "
-        f"{', '.join(f'{t * 1000:.0f}' for t in timings)} ms; first request (cold) {cold_ms:.0f} ms"
+        f"{', '.join(f'{t * 1000:.0f}' for t in timings)} ms; "
+        f"first request (cold) {cold_ms:.0f} ms"
     )
-    print(
-        f"{'endpoint':<16} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
-    )
-    kinds = sorted({k for k, _, _ in samples})
-    for kind in [*kinds, "all"]:
-        vals = [dt for k, dt, _ in samples if kind in ("all", k)]
+    for scenario, samples in scenarios.items():
+        errors = sum(1 for _, _, code in samples if code != 200)
+        print(f"-- {scenario}")
         print(
-            f"{kind:<16} {len(vals):>9} {_pct(vals, 0.50):>8.1f} {_pct(vals, 0.95):>8.1f} "
-            f"{_pct(vals, 0.99):>8.1f} {max(vals) * 1000:>8.1f}"
+            f"{'endpoint':<16} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} "
+            f"{'p99 ms':>8} {'max ms':>8}"
         )
-    print(
-        f"throughput {len(samples) / seconds:.0f} requests/s; non-200 answers: {errors}; "
-        f"mean {statistics.mean(dt for _, dt, _ in samples) * 1000:.1f} ms"
-    )
+        kinds = sorted({k for k, _, _ in samples})
+        for kind in [*kinds, "all"]:
+            vals = [dt for k, dt, _ in samples if kind in ("all", k)]
+            print(
+                f"{kind:<16} {len(vals):>9} {_pct(vals, 0.50):>8.1f} {_pct(vals, 0.95):>8.1f} "
+                f"{_pct(vals, 0.99):>8.1f} {max(vals) * 1000:>8.1f}"
+            )
+        print(
+            f"throughput {len(samples) / seconds:.0f} requests/s; non-200 answers: {errors}; "
+            f"mean {statistics.mean(dt for _, dt, _ in samples) * 1000:.1f} ms"
+        )
 
 
 def main() -> None:
@@ -388,10 +433,16 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument(
+        "--writer-rate",
+        type=int,
+        default=50,
+        help="Checks per second recorded during the second scenario (0: skip it)",
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        run(backend, args.seconds, args.warmup)
+        run(backend, args.seconds, args.warmup, args.writer_rate)
 
 
 if __name__ == "__main__":

@@ -63,8 +63,10 @@ class ReadinessSnapshot:
     precincts: list[PrecinctEntry]
     rollups: dict[str, Rollup] = field(default_factory=dict)
     by_code: dict[str, PrecinctEntry] = field(default_factory=dict)
-    # Per site code: its precincts in worst-first order, filled on first use.
-    _under: dict[str, list[PrecinctEntry]] = field(default_factory=dict)
+    # Per site code: its precincts in worst-first order.
+    under: dict[str, list[PrecinctEntry]] = field(default_factory=dict)
+    # Per level: its sites in tree (path) order.
+    levels: dict[str, list[SiteInfo]] = field(default_factory=dict)
 
     def rollup_of(self, code: str) -> Rollup:
         """Return the rollup of a site (empty when it has no precincts)."""
@@ -74,17 +76,11 @@ class ReadinessSnapshot:
         """Return the precincts under a site (all for None), worst and oldest first."""
         if code is None:
             return self.precincts
-        found = self._under.get(code)
-        if found is None:
-            site = self.sites.get(code)
-            if site is None:
-                return []
-            # Readers may fill this at the same time; each computes the same list.
-            found = [e for e in self.precincts if e.site.path.startswith(site.path)]
-            if len(self._under) > 4096:
-                self._under.clear()
-            self._under[code] = found
-        return found
+        return self.under.get(code, [])
+
+    def sites_at(self, level: str) -> list[SiteInfo]:
+        """Return the sites of one level in tree order."""
+        return self.levels.get(level, [])
 
 
 def camera_view(
@@ -224,10 +220,17 @@ def build_snapshot(
     ordered = sorted(entries, key=sort_key)
     snap = ReadinessSnapshot(computed_at=now, sites=sites, precincts=ordered)
     counts: dict[str, dict[Readiness, int]] = {}
+    under = snap.under
     for entry in ordered:
         code = entry.site.code
         snap.by_code[code] = entry
         state = entry.readiness.state
+        under[code] = [entry]
+        for ancestor in entry.ancestor_codes:
+            members = under.get(ancestor)
+            if members is None:
+                members = under[ancestor] = []
+            members.append(entry)
         for ancestor in (*entry.ancestor_codes, code):
             tally = counts.get(ancestor)
             if tally is None:
@@ -235,6 +238,8 @@ def build_snapshot(
             tally[state] += 1
     for code, tally in counts.items():
         snap.rollups[code] = Rollup(total=sum(tally.values()), counts=tally)
+    for site in sorted(sites.values(), key=lambda s: s.path):
+        snap.levels.setdefault(site.level, []).append(site)
     return snap
 
 

@@ -136,18 +136,14 @@ async def readiness_rollup(
     body = _cached(ctx, snap, key, request, principal)
     if body is None:
         root = _visible_site(snap, principal, under).path if under is not None else ""
-        sites = sorted(
-            (
-                s
-                for s in snap.sites.values()
-                if s.level == level.value
-                and s.code.startswith(prefix)
-                and s.path.startswith(root)
-                and principal.can_see(s.path)
-                and (state is None or snap.rollup_of(s.code).counts[state] > 0)
-            ),
-            key=lambda s: s.path,
-        )
+        sites = [
+            s
+            for s in snap.sites_at(level.value)
+            if s.code.startswith(prefix)
+            and s.path.startswith(root)
+            and principal.can_see(s.path)
+            and (state is None or snap.rollup_of(s.code).counts[state] > 0)
+        ]
         page = Page[SiteRollupPublic](
             items=[rollup_public(s, snap.rollup_of(s.code)) for s in paging.slice(sites)],
             total=len(sites),

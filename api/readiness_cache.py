@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -70,23 +69,11 @@ class SnapshotCache:
             if self._snapshot is not None:
                 return self._snapshot
         probed = self._probe() if self._probe else None
-        fresh = self._build_quietly()
+        fresh = self._build()
         with self._lock:
             if generation == self._generation:
                 self._install(fresh, probed)
         return fresh
-
-    def _build_quietly(self) -> ReadinessSnapshot:
-        # A build allocates some 10^5 objects that all live on; letting the collector chase
-        # them (and the previous snapshot) pauses every request thread for tens of ms. Freezing
-        # the result keeps later full collections from walking it again.
-        gc.disable()
-        try:
-            snap = self._build()
-        finally:
-            gc.enable()
-        gc.freeze()
-        return snap
 
     def _install(self, snap: ReadinessSnapshot, probed: object) -> None:
         self._snapshot = snap
@@ -118,7 +105,7 @@ class SnapshotCache:
                     if generation == self._generation and self._snapshot is not None:
                         self._built_at = time.monotonic()
                 return
-            fresh = self._build_quietly()
+            fresh = self._build()
             with self._lock:
                 if generation == self._generation:
                     self._install(fresh, probed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -21,9 +22,11 @@ from camfleet.timeutil import utcnow
 from camfleet.tokens import Principal, authenticate
 from camfleet.vault import Vault
 
-# How long a validated token is trusted without asking the database again (a revoked token
-# stops working within this time).
+# How long a validated token is trusted without asking the database again; for a further
+# PRINCIPAL_GRACE_S it is still accepted while one background check runs, so a revoked token
+# stops working within about TTL + grace.
 PRINCIPAL_TTL_S = 5.0
+PRINCIPAL_GRACE_S = 5.0
 READINESS_TTL_S = 5.0
 
 
@@ -32,6 +35,9 @@ class PrincipalCache:
     """Principals of recently validated tokens, keyed by the token's hash."""
 
     ttl_s: float = PRINCIPAL_TTL_S
+    grace_s: float = PRINCIPAL_GRACE_S
+    # Token checks in progress, by token hash (requests share the server's event loop).
+    inflight: dict[str, asyncio.Future[Principal | None]] = field(default_factory=dict)
     _entries: dict[str, tuple[Principal, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -41,18 +47,28 @@ class PrincipalCache:
         return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
     def lookup(self, key: str) -> Principal | None:
-        """Return a cached principal that has not expired."""
+        """Return a cached principal validated within the TTL."""
         hit = self._entries.get(key)
-        if hit is None or hit[1] < time.monotonic():
+        if hit is None or time.monotonic() - hit[1] > self.ttl_s:
             return None
         return hit[0]
 
-    def store(self, key: str, principal: Principal) -> None:
-        """Remember a validated principal."""
+    def stale(self, key: str) -> Principal | None:
+        """Return a cached principal past its TTL but within the grace period."""
+        hit = self._entries.get(key)
+        if hit is None or time.monotonic() - hit[1] > self.ttl_s + self.grace_s:
+            return None
+        return hit[0]
+
+    def store(self, key: str, principal: Principal | None) -> None:
+        """Remember a validated principal, or forget a token found invalid."""
         with self._lock:
+            if principal is None:
+                self._entries.pop(key, None)
+                return
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[key] = (principal, time.monotonic() + self.ttl_s)
+            self._entries[key] = (principal, time.monotonic())
 
 
 @dataclass

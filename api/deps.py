@@ -15,8 +15,6 @@ from api.errors import ApiError
 from camfleet.tokens import Principal
 
 MAX_TOKEN_CHARS = 200
-# Token checks in progress, by token hash (all requests share one event loop).
-_inflight: dict[str, asyncio.Future[Principal | None]] = {}
 
 
 async def get_context(request: Request) -> ApiContext:
@@ -52,18 +50,26 @@ async def get_principal(request: Request, ctx: ContextDep) -> Principal:
         raise _unauthorized("the token is not valid")
     key = ctx.principals.key(token)
     principal = ctx.principals.lookup(key)
+    if principal is not None:
+        request.state.principal = principal
+        return principal
+    # One database check per token at a time: concurrent requests of a busy token share it.
+    pending = ctx.principals.inflight.get(key)
+    if pending is None:
+        pending = asyncio.ensure_future(run_in_threadpool(ctx.authenticate, token))
+        ctx.principals.inflight[key] = pending
+
+        def settle(done: asyncio.Future[Principal | None]) -> None:
+            ctx.principals.inflight.pop(key, None)
+            if not done.cancelled() and done.exception() is None:
+                ctx.principals.store(key, done.result())
+
+        pending.add_done_callback(settle)
+    # A token validated moments ago is served while the check runs, instead of holding every
+    # request of that token behind the database.
+    principal = ctx.principals.stale(key) or await asyncio.shield(pending)
     if principal is None:
-        # One database check per token at a time: when a busy token's cache entry expires,
-        # its concurrent requests share one lookup instead of queueing on the database.
-        pending = _inflight.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(run_in_threadpool(ctx.authenticate, token))
-            _inflight[key] = pending
-            pending.add_done_callback(lambda _: _inflight.pop(key, None))
-        principal = await asyncio.shield(pending)
-        if principal is None:
-            raise _unauthorized("the token is not valid")
-        ctx.principals.store(key, principal)
+        raise _unauthorized("the token is not valid")
     request.state.principal = principal
     return principal
 

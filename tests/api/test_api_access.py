@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from camfleet.db import transaction
-from camfleet.models import DiscoveryRun, Sweep
+from camfleet.models import ApiToken, DiscoveryRun, Sweep
 from camfleet.sites import get_site
 from camfleet.timeutil import utcnow
 from tests.api.conftest import LiveApi
@@ -240,3 +240,19 @@ def test_installer_cannot_move_a_camera_out_of_its_subtree(live_api: LiveApi) ->
 def test_monitor_cannot_import_the_register(live_api: LiveApi) -> None:
     r = live_api.request("monitor", "PUT", "/api/v1/sites/register.csv", content=b"x")
     assert r.status_code == 403
+
+
+def test_a_revoked_token_stops_working(live_api: LiveApi) -> None:
+    principals = live_api.app.state.ctx.principals
+    principals.ttl_s = 0.2
+    principals.grace_s = 0.2
+    assert live_api.get("monitor", "/api/v1/readiness/rollup").status_code == 200
+    with transaction(live_api.sessions) as session:
+        token = session.scalars(select(ApiToken).where(ApiToken.name == "monitor")).one()
+        token.revoked_at = utcnow()
+    time.sleep(0.5)
+    codes = set()
+    for _ in range(3):
+        codes.add(live_api.get("monitor", "/api/v1/readiness/rollup").status_code)
+        time.sleep(0.05)
+    assert codes == {401}

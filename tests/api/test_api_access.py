@@ -164,6 +164,11 @@ def test_no_route_answers_without_a_valid_token(live_api: LiveApi) -> None:
         assert _raw(live_api, "forged", call, values, call.body) == 401, call
     for path in PUBLIC:
         assert live_api.client.get(path).status_code == 200
+    # The pages and the API description are public shells: no fleet data without a token.
+    for path in ("/ui/", "/ui/precinct.html", "/ui/dashboard.js", "/openapi.json", "/docs"):
+        page = live_api.client.get(path)
+        assert page.status_code == 200, path
+        assert "TST-01" not in page.text, path
 
 
 @pytest.mark.slow

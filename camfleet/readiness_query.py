@@ -8,7 +8,7 @@ a single round trip.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -152,7 +152,15 @@ class _AllOkMemo:
             views = [CameraView(i, "", True, Status.OK, self.now) for i in range(len(rows))]
             base = self._memo[key] = precinct_readiness(views, expected, self.now, self.interval)
         oldest = min(row[4] for row in rows if row[4] is not None)
-        return replace(base, oldest_check_at=oldest)
+        return PrecinctReadiness(
+            base.state,
+            base.reasons,
+            base.cameras_expected,
+            base.cameras_registered,
+            base.cameras_ok,
+            base.worst_status,
+            oldest,
+        )
 
 
 def precinct_from_rows(
@@ -226,12 +234,13 @@ def build_snapshot(
         snap.by_code[code] = entry
         state = entry.readiness.state
         under[code] = [entry]
-        for ancestor in entry.ancestor_codes:
+        ancestors = entry.ancestor_codes
+        for ancestor in ancestors:
             members = under.get(ancestor)
             if members is None:
                 members = under[ancestor] = []
             members.append(entry)
-        for ancestor in (*entry.ancestor_codes, code):
+        for ancestor in (*ancestors, code):
             tally = counts.get(ancestor)
             if tally is None:
                 tally = counts[ancestor] = dict.fromkeys(Readiness, 0)

@@ -12,7 +12,9 @@ FRESH = NOW - timedelta(minutes=10)
 HOUR = 3600.0
 
 
-def cam(i: int, status: Status | None, at: datetime | None = FRESH, enabled: bool = True) -> CameraView:
+def cam(
+    i: int, status: Status | None, at: datetime | None = FRESH, enabled: bool = True
+) -> CameraView:
     return CameraView(i, f"cam{i}", enabled, status, at)
 
 

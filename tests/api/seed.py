@@ -101,7 +101,7 @@ def add_camera(
         endpoint_uuid=f"urn:uuid:{site_code}-{name}-{index}",
         manufacturer="Sim",
         model="SIM-1",
-        host=f"127.0.30.{index % 250 + 1}",
+        host=f"127.0.31.{index % 250 + 1}",
         main_profile_token="main",
         check_profile_token="sub",
     )
@@ -112,7 +112,7 @@ def add_camera(
             width=640,
             height=360,
             fps=10.0,
-            stream_uri=f"rtsp://127.0.30.{index % 250 + 1}:8554/{name}/sub",
+            stream_uri=f"rtsp://127.0.31.{index % 250 + 1}:8554/{name}/sub",
         ),
     ]
     session.add(camera)

@@ -59,20 +59,20 @@ def test_remote_registration_strips_credentials_and_refuses_foreign_hosts(
     live_api: LiveApi,
 ) -> None:
     device = {
-        "host": "127.0.30.99",
-        "onvif_address": "http://127.0.30.99:8080/onvif/device_service",
+        "host": "127.0.31.99",
+        "onvif_address": "http://127.0.31.99:8080/onvif/device_service",
         "endpoint_uuid": "urn:uuid:remote-1",
         "name": "entrance",
         "manufacturer": "Camsim",
         "serial": "R-1",
         "profiles": [
-            {"token": "sub", "stream_uri": "rtsp://viewer:Sekr3t-99@127.0.30.99:8554/sub"}
+            {"token": "sub", "stream_uri": "rtsp://viewer:Sekr3t-99@127.0.31.99:8554/sub"}
         ],
         "check_profile_token": "sub",
     }
     foreign = dict(
         device,
-        host="127.0.30.98",
+        host="127.0.31.98",
         endpoint_uuid="urn:uuid:remote-2",
         serial="R-2",
         profiles=[{"token": "sub", "stream_uri": "rtsp://127.0.99.1:8554/sub"}],
@@ -88,7 +88,7 @@ def test_remote_registration_strips_credentials_and_refuses_foreign_hosts(
     assert outcomes == ["registered", "refused_address"]
     cam_id = r.json()["results"][0]["camera_id"]
     cam = live_api.get("installer_a", f"/api/v1/cameras/{cam_id}")
-    assert cam.json()["profiles"][0]["stream_uri"] == "rtsp://127.0.30.99:8554/sub"
+    assert cam.json()["profiles"][0]["stream_uri"] == "rtsp://127.0.31.99:8554/sub"
     assert "Sekr3t-99" not in cam.text
     # Installers may not take cameras over from other sites.
     move = live_api.request(

@@ -48,3 +48,25 @@ def require_admin(principal: Principal) -> None:
     """Allow only admins."""
     if principal.role is not Role.ADMIN:
         raise ApiError(403, "only an admin token may do this")
+
+
+FOREIGN_CONFLICT = (
+    "already registered to a precinct outside this token's scope; ask an admin to move it"
+)
+
+
+def conceal_foreign(principal: Principal, entry: dict[str, Any]) -> dict[str, Any]:
+    """Return a registration result without the identity of a site the caller may not see.
+
+    A conflict names the precinct and camera the device is registered to; for a scoped token
+    that precinct lies outside its subtree, so only the fact of the conflict is told.
+    """
+    if principal.scope_path == "/" or entry.get("outcome") != "conflict":
+        return entry
+    return {
+        **entry,
+        "reason": FOREIGN_CONFLICT,
+        "camera_id": None,
+        "camera_name": None,
+        "registered_site": None,
+    }

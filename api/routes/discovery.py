@@ -15,7 +15,7 @@ from api.discovery_runs import TargetRefused, check_targets, start_discovery
 from api.errors import ERROR_RESPONSES, WRITE_RESPONSES, ApiError, not_found
 from api.paging import CodePath, IdPath
 from api.schemas import DiscoveryRunPublic, Strict
-from api.scope import require_action, restrict, site_in_scope
+from api.scope import conceal_foreign, require_action, restrict, site_in_scope
 from api.views import discovery_public
 from camfleet.models import DiscoveryRun, Site, SiteLevel
 from camfleet.sites import SiteNotFound
@@ -85,7 +85,9 @@ def get_discovery(
         raise not_found("discovery run")
     run, code = row
     session.refresh(run)
-    return discovery_public(run, code)
+    public = discovery_public(run, code)
+    public.results = [conceal_foreign(principal, dict(r)) for r in public.results]
+    return public
 
 
 @router.post(
@@ -115,4 +117,9 @@ async def register_site_devices(
     except SiteNotFound:
         raise not_found("site") from None
     ctx.readiness.invalidate()
-    return result
+    return DeviceBatchOut.model_validate(
+        {
+            **result.model_dump(),
+            "results": [conceal_foreign(principal, r.model_dump()) for r in result.results],
+        }
+    )

@@ -131,3 +131,35 @@ def test_discovery_targets_must_lie_in_the_site_network() -> None:
             check_targets(net, hosts, subnet)
     with pytest.raises(TargetRefused):
         check_targets(None, ["127.0.20.1"], None)
+
+
+def test_conflicts_do_not_reveal_sites_outside_the_token_scope(live_api: LiveApi) -> None:
+    device = {
+        "host": "127.0.31.97",
+        "onvif_address": "http://127.0.31.97:8080/onvif/device_service",
+        "endpoint_uuid": "urn:uuid:conflict-1",
+        "name": "porch",
+        "manufacturer": "Camsim",
+        "serial": "C-1",
+        "profiles": [{"token": "sub", "stream_uri": "rtsp://127.0.31.97:8554/sub"}],
+        "check_profile_token": "sub",
+    }
+    first = live_api.request(
+        "installer_a", "POST", "/api/v1/sites/TST-01-0003/devices", json={"devices": [device]}
+    )
+    assert first.json()["results"][0]["outcome"] == "registered"
+    # The same device submitted at another precinct by that precinct's installer.
+    other = live_api.request(
+        "installer_b", "POST", "/api/v1/sites/TST-02-0001/devices", json={"devices": [device]}
+    )
+    result = other.json()["results"][0]
+    assert result["outcome"] == "conflict"
+    assert result["registered_site"] is None
+    assert result["camera_id"] is None
+    assert "TST-01" not in other.text
+    assert "porch" not in result["reason"]
+    # An admin sees where the camera is.
+    admin = live_api.request(
+        "admin", "POST", "/api/v1/sites/TST-02-0001/devices", json={"devices": [device]}
+    )
+    assert admin.json()["results"][0]["registered_site"] == "TST-01-0003"

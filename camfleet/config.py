@@ -111,10 +111,14 @@ class Settings(BaseSettings):
     )
     concurrency: int = Field(64, ge=1, le=1024, description="Camera checks running at once")
     worker_processes: int = Field(
-        2,
+        1,
         ge=1,
         le=64,
-        description="Checker processes a sweep spreads its concurrency over",
+        description=(
+            "Checker processes a sweep spreads its concurrency over; one runs up to 64 checks"
+            " on threads and, measured on 2 cores, was as fast as two and 75 MB lighter"
+            " (more open when concurrency exceeds 64 per process)"
+        ),
     )
     onvif_timeout_s: float = Field(5.0, ge=0.5, le=60, description="Timeout of one ONVIF call")
     onvif_max_reply_bytes: int = Field(

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import cv2
@@ -21,6 +21,7 @@ from health.errors import (
     StreamError,
     UnreachableError,
 )
+from health.model import CaptureOptions as CaptureOptions  # re-exported: its old home
 from health.rtsp_probe import probe_stream
 from health.status import Status
 
@@ -33,66 +34,6 @@ _ERRORS: dict[Status, type[StreamError]] = {
     Status.NOT_FOUND: NotFoundError,
     Status.NO_VIDEO: NoVideoError,
 }
-
-
-@dataclass(frozen=True)
-class CaptureOptions:
-    """How one check watches a stream: sampling window, timeouts and FFmpeg probing."""
-
-    window_s: float = 1.2
-    """Seconds of stream to watch after the first frame; more than one on-screen clock tick."""
-    samples: int = 7
-    """Frames decoded to pictures and analysed, spread evenly over the window."""
-    open_timeout_s: float = 3.0
-    """Limit on RTSP connect, handshake and stream probing."""
-    read_timeout_s: float = 2.0
-    """Limit on waiting for any one frame; a stream silent this long has stalled."""
-    probe_timeout_s: float = 2.0
-    """Limit on the raw RTSP DESCRIBE that diagnoses a stream that did not open."""
-    deadline_s: float = 8.0
-    """Hard limit on the whole check, from the first packet to the outcome."""
-    analyze_duration_us: int = 100_000
-    """FFmpeg analyzeduration: how much stream to read before the first frame (microseconds)."""
-    probe_size: int = 32_768
-    """FFmpeg probesize in bytes; small keeps time to first frame near 0.2 s."""
-    ffmpeg_thread_safe: bool | None = None
-    """Let OpenCV open streams concurrently in one process (OPENCV_FFMPEG_IS_THREAD_SAFE).
-
-    OpenCV reads it at every open. Unlocked, threads open in parallel; locked (the default of
-    OpenCV), one hung camera holds every other open in the process for its open timeout.
-    None leaves the environment as it is."""
-    ffmpeg_log_level: int | None = -8
-    """FFmpeg log level (OPENCV_FFMPEG_LOGLEVEL; -8 is quiet, 16 errors); None leaves it.
-
-    Quiet by default: every failure FFmpeg would print is diagnosed into the outcome anyway.
-    Read by OpenCV once, at the first open in the process."""
-    decoder_threads: int = 1
-    """H.264 decoder threads per stream; one avoids frame-threading delay and suits many
-    concurrent checks on few cores."""
-    thumbnail_width: int = 320
-    """Width of the thumbnail JPEG kept with each outcome."""
-    snapshot_max_bytes: int = 4 * 1024 * 1024
-    """Largest snapshot image accepted from a camera's HTTP snapshot URI."""
-
-    def __post_init__(self) -> None:
-        """Reject option sets that cannot keep the deadline."""
-        if self.window_s <= 0 or self.samples < 2 or self.decoder_threads < 0:
-            raise ValueError("window_s must be positive, samples at least 2, threads >= 0")
-        if min(self.open_timeout_s, self.read_timeout_s, self.probe_timeout_s) <= 0:
-            raise ValueError("timeouts must be positive")
-        needed = self.open_timeout_s + self.window_s + self.read_timeout_s
-        if self.deadline_s < needed:
-            raise ValueError(
-                f"deadline_s={self.deadline_s} is shorter than open + window + read "
-                f"timeouts ({needed:.1f} s)"
-            )
-
-    def ffmpeg_options(self) -> str:
-        """Return the OPENCV_FFMPEG_CAPTURE_OPTIONS value for these options."""
-        return (
-            f"rtsp_transport;tcp|analyzeduration;{self.analyze_duration_us}"
-            f"|probesize;{self.probe_size}"
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,10 +133,17 @@ def _sample(cap: cv2.VideoCapture, options: CaptureOptions, deadline: float) -> 
             break
         decoded += 1
         if time.monotonic() - start + 1e-3 >= len(frames) * step:
-            ok, picture = cap.retrieve()
+            # Decode into the previous sample's array: the check then holds one full-size
+            # picture, not one per sample waiting for the garbage collector (0.7 MB each).
+            ok, picture = cap.retrieve(image)
             if ok and picture is not None:
                 image = np.asarray(picture, np.uint8)
-                frames.append(Frame.from_image(image, decoded, _pts(cap)))
+                frame = Frame.from_image(image, decoded, _pts(cap))
+                if np.may_share_memory(frame.luma, image):
+                    # A grey picture already at analysis size is its own luma: keep a copy,
+                    # the next sample overwrites the array.
+                    frame = replace(frame, luma=frame.luma.copy())
+                frames.append(frame)
     return Capture(frames, image, decoded, 0.0, time.monotonic() - start, ended)
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import Any
 
 from camfleet.redact import redact_text, redact_url
 from camfleet.timeutil import utcnow
@@ -20,101 +16,19 @@ from health.analysis import (
     analyse,
     thumbnail_jpeg,
 )
-from health.capture import Capture, CaptureOptions, capture
+from health.capture import Capture, capture
 from health.errors import StreamError
-from health.snapshot import SnapshotError, fetch_snapshot
-from health.status import Reason, Severity, Status, severity_of
+from health.model import CaptureOptions as CaptureOptions
+from health.model import CheckOutcome as CheckOutcome
+from health.model import CheckTarget as CheckTarget
+from health.model import Measurement as Measurement
+from health.status import Reason, Status, severity_of
 from health.thresholds import Thresholds
 
+# CheckTarget, CheckOutcome, CaptureOptions and Measurement live in health.model, free of OpenCV
+# for the sweep's parent process; they are re-exported above (import X as X), from their old home.
+
 log = logging.getLogger(__name__)
-
-Measurement = float | int | str
-
-
-@dataclass(frozen=True)
-class CheckTarget:
-    """Everything a worker needs to check one camera; the password is never shown."""
-
-    camera_id: int
-    stream_uri: str
-    """RTSP URI without credentials."""
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    expected_width: int | None = None
-    expected_height: int | None = None
-    expected_fps: float | None = None
-    snapshot_uri: str | None = None
-    """HTTP snapshot URI (ONVIF GetSnapshotUri) for a thumbnail when the stream fails."""
-    reference: bytes | None = field(default=None, repr=False)
-    """ReferenceFeatures.to_bytes() of the installer's approved view."""
-    thresholds: dict[str, float] = field(default_factory=dict)
-    """Per-camera threshold overrides, by Thresholds field name."""
-    clock_skew_s: float | None = None
-    """Camera clock minus server clock, as measured over ONVIF."""
-
-    def to_dict(self, *, with_password: bool = False) -> dict[str, Any]:
-        """Return the target as JSON-ready data; the password only when explicitly asked for.
-
-        A task queue logs its messages' arguments, so a worker should fetch credentials
-        itself unless the transport is trusted and unlogged.
-        """
-        data = asdict(self)
-        data["reference"] = base64.b64encode(self.reference).decode() if self.reference else None
-        if not with_password:
-            data["password"] = None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckTarget:
-        """Rebuild a target from to_dict() data."""
-        values = dict(data)
-        if values.get("reference"):
-            values["reference"] = base64.b64decode(values["reference"])
-        values["thresholds"] = dict(values.get("thresholds") or {})
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """The result of one check: status, reasons, measurements, thumbnail; password-free."""
-
-    camera_id: int
-    status: Status
-    severity: Severity
-    reasons: list[Reason]
-    measurements: dict[str, Measurement]
-    thumbnail: bytes | None = field(repr=False)
-    started_at: datetime
-    duration_s: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the outcome as JSON-ready data (thumbnail base64-encoded)."""
-        thumbnail = base64.b64encode(self.thumbnail).decode("ascii") if self.thumbnail else None
-        return {
-            "camera_id": self.camera_id,
-            "status": self.status.value,
-            "severity": self.severity.value,
-            "reasons": [r.to_dict() for r in self.reasons],
-            "measurements": dict(self.measurements),
-            "thumbnail": thumbnail,
-            "started_at": self.started_at.isoformat(),
-            "duration_s": self.duration_s,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CheckOutcome:
-        """Rebuild an outcome from to_dict() data."""
-        thumbnail = data.get("thumbnail")
-        return cls(
-            camera_id=int(data["camera_id"]),
-            status=Status(data["status"]),
-            severity=Severity(data["severity"]),
-            reasons=[Reason(str(r["code"]), str(r["message"])) for r in data["reasons"]],
-            measurements=dict(data["measurements"]),
-            thumbnail=base64.b64decode(thumbnail) if thumbnail else None,
-            started_at=datetime.fromisoformat(data["started_at"]),
-            duration_s=float(data["duration_s"]),
-        )
 
 
 def _settings(
@@ -177,6 +91,10 @@ def _snapshot_thumbnail(
     remaining = deadline - time.monotonic()
     if not target.snapshot_uri or remaining < 0.2:
         return None
+    # Imported on first use: httpx and its TLS stack add about 15 MB to a checker process,
+    # which needs them only once a stream has failed on a camera with a snapshot URI.
+    from health.snapshot import SnapshotError, fetch_snapshot
+
     try:
         image = fetch_snapshot(
             target.snapshot_uri,

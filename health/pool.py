@@ -22,8 +22,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from health.capture import CaptureOptions
-from health.check import CheckOutcome, CheckTarget
+from health.model import CaptureOptions, CheckOutcome, CheckTarget
 from health.status import Reason, Status, severity_of
 from health.worker import worker_main
 

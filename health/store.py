@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from camfleet.models import CameraState, CheckResult
-from health.check import CheckOutcome
+from health.model import CheckOutcome
 from health.state import StateRules, StateSnapshot, StateType, next_state
 from health.status import Status
 

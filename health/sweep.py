@@ -29,8 +29,7 @@ from camfleet.models import Sweep
 from camfleet.redact import redact_text
 from camfleet.sites import get_site
 from camfleet.vault import Vault
-from health.capture import CaptureOptions
-from health.check import CheckOutcome
+from health.model import CaptureOptions, CheckOutcome
 from health.pool import Build, CheckPool, PoolSize, failed_outcome, pool_size
 from health.state import StateRules, StateSnapshot, needs_confirmation
 from health.store import CheckRecord, record_checks

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from camfleet.config import Settings
 from camfleet.models import Camera, CameraReference, Credential, MediaProfile, Site
 from camfleet.vault import Vault, VaultError
-from health.capture import CaptureOptions
-from health.check import CheckOutcome, CheckTarget
+from health.model import CaptureOptions, CheckOutcome, CheckTarget
 from health.pool import failed_outcome
 from health.status import Reason, Status, severity_of
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
+
+from health.memory import MemoryReturn, limit_malloc_arenas, load_libc
 
 # Set before OpenCV is imported: the FFmpeg backend then opens streams without its process
 # lock. FFmpeg's own messages may print a stream URL as given, credentials included, so they
@@ -24,26 +25,12 @@ CHECKER_ENVIRONMENT = {
 }
 
 
-_M_ARENA_MAX = -8  # glibc mallopt parameter
-
-
-def _limit_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas: dozens of check threads would otherwise get one each.
-
-    (A fixed mmap threshold, tried too, saved another 0.3 MB per check but cost CPU in page
-    faults on every frame buffer.)
-    """
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_ARENA_MAX, arenas)
-    except (OSError, AttributeError):
-        pass  # not glibc: its allocator has its own policy
-
-
 def worker_main(conn: Connection, threads: int) -> None:
     """Run checks received on the pipe on a thread pool and send each outcome back."""
     os.environ.update(CHECKER_ENVIRONMENT)
-    _limit_malloc_arenas()
+    libc = load_libc()
+    limit_malloc_arenas(libc)
+    memory = MemoryReturn(libc)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when checks stop
     import cv2.utils.logging
 
@@ -52,6 +39,9 @@ def worker_main(conn: Connection, threads: int) -> None:
     # The variable only counts if OpenCV was not imported yet (a spawned child imports the
     # parent's main module first); the call covers that case.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    # Checks already run in parallel on their own threads; OpenCV's own pool only adds
+    # hand-offs and spinning workers for these small pictures (about 2 ms CPU per check).
+    cv2.setNumThreads(1)
 
     send_lock = threading.Lock()
 
@@ -61,7 +51,9 @@ def worker_main(conn: Connection, threads: int) -> None:
             conn.send(message)
 
     def one(key: Any, target: Any, options: Any) -> None:
-        send(("done", key, run_check(target, options)))
+        outcome = run_check(target, options)
+        send(("done", key, outcome))
+        memory.trim_if_due()
 
     send(("ready", os.getpid()))
     with ThreadPoolExecutor(threads, thread_name_prefix="check") as executor:

@@ -11,7 +11,7 @@ import time
 
 _M_ARENA_MAX = -8  # glibc mallopt parameter
 # Hand freed heap pages back to the system at most this often (seconds); see MemoryReturn.
-TRIM_INTERVAL_S = 0.5
+TRIM_INTERVAL_S = 1.0
 
 
 def load_libc() -> ctypes.CDLL | None:
@@ -42,8 +42,9 @@ class MemoryReturn:
     the heap, where glibc keeps them mapped for reuse; with 64 checks starting and ending at
     different times those free holes held 50-60 MB of the checker's resident memory.
     malloc_trim returns them, but every returned page faults again when it is reused: on
-    the sweep benchmark, trimming every 0.2 s saved about 30 MB for 2-4 ms of CPU per
-    check, every 0.5 s about 15-20 MB for under 1 ms, every 2 s little.
+    the sweep benchmark (64 checks in flight), trimming every 0.2 s saved about 30 MB for
+    2-4 ms of CPU per check; every 1 s about 15 MB at no CPU cost the runs could tell from
+    noise; every 2 s less than 10 MB.
     """
 
     def __init__(self, libc: ctypes.CDLL | None, interval_s: float = TRIM_INTERVAL_S) -> None:

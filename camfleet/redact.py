@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-_URL_CREDS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]*)@")
+# A login may hold unencoded / ? # or @ that no URL parser reads as a login: blank all up to
+# the last @ of the word, which may blank some path too but never leaves a password.
+_URL_CREDS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>\S*)@")
 
 
 def redact_url(url: str) -> str:
@@ -15,7 +17,7 @@ def redact_url(url: str) -> str:
     except ValueError:
         return redact_text(url)
     if parts.username is None and parts.password is None:
-        return url
+        return redact_text(url) if "@" in url else url
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"

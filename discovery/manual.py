@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +27,18 @@ class ManualCameraError(ValueError):
 
 def parse_stream_uri(uri: str) -> tuple[str, str | None, str | None]:
     """Return the credential-free stream URI, and the user name and password it carried."""
-    clean, user, password = split_credentials(uri)
+    try:
+        clean, user, password = split_credentials(uri)
+        urlsplit(clean).port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        # The parser's message may quote part of the URI, and so of a password in it.
+        raise ManualCameraError("a stream URI has a host and a numeric port") from None
+    # A login with an unencoded / ? or # is not read as a login at all: the URI would keep
+    # the password, stored and shown as the camera's address.
+    if "@" in clean:
+        raise ManualCameraError(
+            "a stream URI has '@' only after its login; percent-encode / ? # @ in a password"
+        )
     scheme = clean.split("://", 1)[0].lower() if "://" in clean else ""
     if scheme not in STREAM_SCHEMES or url_host(clean) is None:
         raise ManualCameraError("a stream URI is rtsp://host[:port]/path (or rtsps://)")

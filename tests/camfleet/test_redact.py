@@ -25,3 +25,17 @@ def test_redact_text_hides_urls_and_named_secrets() -> None:
     out = redact_text(text, ("s3cret",))
     assert "s3cret" not in out
     assert "rtsp://***@h/p" in out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "rtsp://admin:se/cret@127.0.0.1:554/x",
+        "rtsp://admin:pa#cret@127.0.0.1/x",
+        "rtsp://admin:pa?cret@127.0.0.1/x",
+        "rtsp://admin:p@cret@127.0.0.1/x",
+    ],
+)
+def test_unencoded_password_characters_are_still_blanked(url: str) -> None:
+    assert "cret" not in redact_url(url)
+    assert "cret" not in redact_text(f"open {url} failed")

@@ -174,3 +174,22 @@ def test_manual_camera_keeps_credentials_out_of_the_uri(db: sessionmaker[Session
     assert "Other-9" not in str(err.value)
     with transaction(db) as session, pytest.raises(ManualCameraError):
         add_manual_camera(session, vault, get_site(session, A), "bad", "http://10.1.1.32/x")
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "rtsp://guard:Se/cret-7@10.1.1.33:554/ch1",
+        "rtsp://guard:Se#cret-7@10.1.1.33/ch1",
+        "rtsp://guard:Se?cret-7@10.1.1.33/ch1",
+        "rtsp://guard:Secret-7@10.1.1.33:99999/ch1",
+        "rtsp://guard:Secret-7@10.1.1.33:cret/ch1",
+    ],
+)
+def test_manual_uri_that_hides_its_login_is_refused(db: sessionmaker[Session], uri: str) -> None:
+    with transaction(db) as session, pytest.raises(ManualCameraError) as err:
+        add_manual_camera(session, VAULT, get_site(session, A), "odd", uri)
+    assert "cret" not in str(err.value)
+    with db() as session:
+        stored = session.scalars(select(MediaProfile.stream_uri)).all()
+    assert not any("cret" in (u or "") for u in stored)

@@ -49,12 +49,17 @@ def readyz(ctx: ContextDep) -> HealthStatus:
             "description": "Prometheus text format",
         },
         401: ERROR_RESPONSES[401],
-        403: {"model": ErrorBody, "description": "Installers cannot read fleet metrics"},
+        403: {
+            "model": ErrorBody,
+            "description": "Installers and site-scoped tokens cannot read fleet metrics",
+        },
     },
 )
 async def metrics(ctx: ContextDep, principal: PrincipalDep) -> Response:
-    """Return fleet metrics in the Prometheus text format (admin and monitor tokens)."""
-    if principal.role is Role.INSTALLER:
-        raise ApiError(403, "fleet metrics need an admin or monitor token")
+    """Return fleet metrics in the Prometheus text format (tokens over the whole tree)."""
+    # The figures cover every district, so the rule is the token's scope, not its role: a
+    # monitor or admin token limited to a site must not read the rest of the fleet here.
+    if principal.role is Role.INSTALLER or principal.scope_path != "/":
+        raise ApiError(403, "fleet metrics need an admin or monitor token over the whole tree")
     body = await run_in_threadpool(render, ctx.metrics)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

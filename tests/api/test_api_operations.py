@@ -12,7 +12,9 @@ from api.app import create_app
 from api.ratelimit import RateLimiter
 from camfleet.db import transaction
 from camfleet.models import Sweep
+from camfleet.sites import get_site
 from camfleet.timeutil import utcnow
+from camfleet.tokens import Role, create_token
 from tests.api.conftest import LiveApi, api_settings
 from tests.api.live import serve
 from tests.api.seed import seed
@@ -119,3 +121,13 @@ def test_register_import_and_export_round_trip(live_api: LiveApi) -> None:
     assert site["name"] == "Yangi nom"
     detail = live_api.get("monitor", "/api/v1/readiness/precincts?prefix=TST-02-0002").json()
     assert detail["items"][0]["name"] == "Yangi nom"
+
+
+def test_metrics_refuse_a_site_scoped_monitor(live_api: LiveApi) -> None:
+    with transaction(live_api.sessions) as session:
+        _, plain = create_token(
+            session, "district-monitor", Role.MONITOR, get_site(session, "TST-01")
+        )
+    r = live_api.client.get("/metrics", headers={"Authorization": f"Bearer {plain}"})
+    assert r.status_code == 403
+    assert "TST-02" not in r.text

@@ -41,6 +41,13 @@ def _start(ctx: ApiContext, principal: Principal, code: str | None) -> int:
     try:
         return start_sweep(ctx.settings, ctx.sessions, ctx.vault, code, "api")
     except SweepBusy as exc:
+        with ctx.sessions() as session:
+            other = session.get(Sweep, exc.sweep_id)
+            visible = other is not None and principal.can_see(other.scope_path)
+        if not visible:
+            # A wider sweep (over an ancestor) covers this site; its id and scope are not the
+            # caller's to see, only that one is running.
+            raise ApiError(409, "a sweep over a wider scope already covers this site") from None
         raise ApiError(409, str(exc), details={"sweep_id": exc.sweep_id}) from None
     except SiteNotFound:
         raise not_found("site") from None

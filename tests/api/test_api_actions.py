@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+from camfleet.db import transaction
+from camfleet.models import Sweep
+from camfleet.timeutil import utcnow
 from tests.api.conftest import LiveApi
 
 
@@ -163,3 +166,24 @@ def test_conflicts_do_not_reveal_sites_outside_the_token_scope(live_api: LiveApi
         "admin", "POST", "/api/v1/sites/TST-02-0001/devices", json={"devices": [device]}
     )
     assert admin.json()["results"][0]["registered_site"] == "TST-01-0003"
+
+
+def test_a_busy_answer_does_not_show_a_sweep_outside_the_scope(live_api: LiveApi) -> None:
+    now = utcnow()
+    with transaction(live_api.sessions) as session:
+        wide = Sweep(scope_path="/", status="running", started_at=now, heartbeat_at=now)
+        session.add(wide)
+        session.flush()
+        wide_id = wide.id
+    busy = live_api.request("installer_a", "POST", "/api/v1/sweeps", json={})
+    assert busy.status_code == 409, busy.text
+    assert str(wide_id) not in busy.text
+    assert "running over /" not in busy.text
+    assert (
+        live_api.request("installer_a", "POST", f"/api/v1/sweeps/{wide_id}/cancel").status_code
+        == 404
+    )
+    # An admin, who can see it, is told which sweep is in the way.
+    admin = live_api.request("admin", "POST", "/api/v1/sweeps", json={"site_code": "TST-01"})
+    assert admin.status_code == 409
+    assert admin.json()["error"]["details"] == {"sweep_id": wide_id}

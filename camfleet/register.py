@@ -94,11 +94,22 @@ def _clean(value: str | None) -> str:
     return (value or "").strip()
 
 
+def _shown(value: str, limit: int = 60) -> str:
+    """Return the value quoted for an error message, cut short: a hostile file may be huge."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def _listed(names: list[str], limit: int = 10) -> str:
+    """Return a few names for an error message, and how many more there are."""
+    shown = ", ".join(_shown(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def _check_code(value: str, column: str, errors: list[str]) -> None:
     if not value:
         errors.append(f"{column} is empty")
     elif not CODE_RE.match(value):
-        errors.append(f"{column} {value!r} is not a valid code (letters, digits, . _ -)")
+        errors.append(f"{column} {_shown(value)} is not a valid code (letters, digits, . _ -)")
 
 
 def _check_name(value: str, column: str, errors: list[str]) -> None:
@@ -120,16 +131,16 @@ def _parse_row(line: int, raw: dict[str, str | None]) -> tuple[RegisterRow | Non
         if not 0 <= expected <= MAX_EXPECTED_CAMERAS:
             errors.append(f"expected_cameras must be between 0 and {MAX_EXPECTED_CAMERAS}")
     except ValueError:
-        errors.append(f"expected_cameras {v['expected_cameras']!r} is not a whole number")
+        errors.append(f"expected_cameras {_shown(v['expected_cameras'])} is not a whole number")
     if v["phone"] and not PHONE_RE.match(v["phone"]):
-        errors.append(f"phone {v['phone']!r} is not a phone number")
+        errors.append(f"phone {_shown(v['phone'])} is not a phone number")
     if v["network"]:
         try:
             net = ipaddress.ip_network(v["network"], strict=False)
             if net.prefixlen < (22 if net.version == 4 else 64):
                 errors.append(f"network {v['network']} is larger than a /22")
         except ValueError:
-            errors.append(f"network {v['network']!r} is not an IP network (CIDR)")
+            errors.append(f"network {_shown(v['network'])} is not an IP network (CIDR)")
     for column in ("address", "responsible_person", "responsible_role"):
         if len(v[column]) > 500:
             errors.append(f"{column} is longer than 500 characters")
@@ -177,7 +188,7 @@ def parse_register(data: bytes) -> list[RegisterRow]:
         if missing:
             problems.append(f"missing column(s): {', '.join(missing)}")
         if unknown:
-            problems.append(f"unknown column(s): {', '.join(unknown)}")
+            problems.append(f"unknown column(s): {_listed(unknown)}")
         raise RegisterInvalid([RowError(1, "; ".join(problems))])
     rows: list[RegisterRow] = []
     errors: list[RowError] = []

@@ -150,3 +150,25 @@ def test_uzbek_characters_are_preserved(sessions: sessionmaker[Session]) -> None
 def test_utf8_bom_is_accepted() -> None:
     rows = parse_register(b"\xef\xbb\xbf" + _csv(_row()))
     assert rows[0].precinct_code == "JZX-07-0123"
+
+
+def test_hostile_values_are_quoted_short_in_errors() -> None:
+    huge = "9" * 100_000
+    data = _csv(
+        _row(huge),
+        _row("JZX-07-0124", expected_cameras=huge),
+        _row("JZX-07-0125", phone=huge),
+        _row("JZX-07-0126", network=huge),
+    )
+    with pytest.raises(RegisterInvalid) as info:
+        parse_register(data)
+    assert len(info.value.errors) == 4
+    assert all(len(str(e)) < 300 for e in info.value.errors), [
+        len(str(e)) for e in info.value.errors
+    ]
+    header = (HEADER + "," + ",".join(f"x{i}" + "y" * 50_000 for i in range(100))).encode()
+    with pytest.raises(RegisterInvalid) as info:
+        parse_register(header + b"\n")
+    (error,) = info.value.errors
+    assert len(str(error)) < 1_000
+    assert "and 90 more" in str(error)

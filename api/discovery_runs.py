@@ -20,7 +20,7 @@ from camfleet.sites import get_site
 from camfleet.timeutil import utcnow
 from camfleet.vault import Vault
 from discovery.addresses import parse_host_port
-from discovery.interrogate import InterrogationOptions, Login
+from discovery.interrogate import InterrogationOptions
 from discovery.model import SiteTarget
 from discovery.registry import register_devices
 from discovery.run import DiscoveryRequest, apply_registrations, discover_site, pending_devices
@@ -95,10 +95,7 @@ def run_discovery(
         with sessions() as session:
             site = get_site(session, site_code)
             target = SiteTarget(site.code, site.network, site.expected_cameras)
-            logins = []
-            for cred in candidate_credentials(session, site):
-                login = unlock(vault, cred)
-                logins.append(Login(login.credential_id, login.username, login.password))
+            logins = [unlock(vault, cred) for cred in candidate_credentials(session, site)]
         secrets = tuple(login.password for login in logins)
         request = DiscoveryRequest(
             multicast=False,

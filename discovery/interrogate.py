@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# Re-exported: callers build and pass the core's Login (repr hides the password).
+from camfleet.credentials import Login as Login
 from discovery.addresses import AddressRefused, check_url
 from discovery.errors import (
     ActionNotSupported,
@@ -38,18 +40,6 @@ _MAC = re.compile(r"^[0-9a-f]{2}([:-]?[0-9a-f]{2}){5}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Optional operations: a device without them is registered without the field.
 _OPTIONAL = (ActionNotSupported, DeviceFault)
-
-
-@dataclass(frozen=True)
-class Login:
-    """A candidate credential to try; repr hides the password."""
-
-    credential_id: int | None
-    username: str
-    password: str
-
-    def __repr__(self) -> str:
-        return f"Login(credential_id={self.credential_id!r}, username={self.username!r})"
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from sqlalchemy.orm import selectinload
 
 from camfleet.cli.errors import CliError
 from camfleet.cli.runtime import Runtime, console, runtime
-from camfleet.credentials import candidate_credentials, unlock
+from camfleet.credentials import Login, candidate_credentials, unlock
 from camfleet.db import transaction
 from camfleet.models import Camera, Credential, DiscoveryRun, Site
 from camfleet.redact import redact_text
 from camfleet.sites import SiteNotFound, get_site, subtree
 from camfleet.timeutil import utcnow
-from discovery.interrogate import InterrogationOptions, Login
+from discovery.interrogate import InterrogationOptions
 from discovery.manual import ManualCameraError, add_manual_camera
 from discovery.model import DiscoveryReport, SiteTarget
 from discovery.registry import RegistrationResult, register_devices
@@ -35,11 +35,7 @@ EXIT_SHORT = 3
 
 
 def _logins(rt: Runtime, credentials: list[Credential]) -> list[Login]:
-    logins = []
-    for cred in credentials:
-        login = unlock(rt.vault, cred)
-        logins.append(Login(login.credential_id, login.username, login.password))
-    return logins
+    return [unlock(rt.vault, cred) for cred in credentials]
 
 
 def _target_and_logins(rt: Runtime, code: str, remote: bool) -> tuple[SiteTarget, list[Login]]:

@@ -19,15 +19,7 @@ from sim.rtsp.background import serve_in_thread
 from sim.spec import SUB, CameraSpec
 
 FEEDS = (
-    "live",
-    "static",
-    "night",
-    "black",
-    "frozen",
-    "frozen_clock",
-    "covered",
-    "defocused",
-    "moved",
+    *scenes.KINDS,
     "stall",
     "hang",
     "unauthorized",

@@ -9,20 +9,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from sim.spec import PICTURE_KINDS
+
 Frame = npt.NDArray[np.uint8]
 
-# Kinds a camera can show; transport-fault feeds show "live".
-KINDS = (
-    "live",
-    "static",
-    "night",
-    "black",
-    "frozen",
-    "frozen_clock",
-    "covered",
-    "defocused",
-    "moved",
-)
+# Kinds a camera can show (listed once, with the feeds); transport-fault feeds show "live".
+KINDS = PICTURE_KINDS
 _KIND_IDS = {kind: index for index, kind in enumerate(KINDS)}
 
 # The on-screen clock starts here (seconds after midnight) and ticks with t.

@@ -10,19 +10,19 @@ from pathlib import Path
 from typing import Any
 
 # Picture kinds: the feed is served and decodes; its content is the fault (or not).
-PICTURE_FEEDS = frozenset(
-    {
-        "live",
-        "static",
-        "night",
-        "black",
-        "frozen",
-        "frozen_clock",
-        "covered",
-        "defocused",
-        "moved",
-    }
+# sim.scenes renders them in this order (a kind's index seeds its picture).
+PICTURE_KINDS = (
+    "live",
+    "static",
+    "night",
+    "black",
+    "frozen",
+    "frozen_clock",
+    "covered",
+    "defocused",
+    "moved",
 )
+PICTURE_FEEDS = frozenset(PICTURE_KINDS)
 # Transport kinds: the fault is in how the RTSP server behaves.
 TRANSPORT_FEEDS = frozenset({"stall", "hang", "unauthorized", "not_found", "refused"})
 FEEDS = PICTURE_FEEDS | TRANSPORT_FEEDS

@@ -27,6 +27,9 @@ from camfleet.config import Settings
 from camfleet.db import make_engine, session_factory
 
 API_PREFIX = "/api/v1"
+# Request bodies are read whole before the token is checked: every body is capped, and the
+# few routes that take more (register, device batches) raise their own cap.
+MAX_BODY_BYTES = 1024 * 1024
 STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = """\
@@ -48,7 +51,12 @@ def create_app(settings: Settings, *, sessions: sessionmaker[Session] | None = N
         bind = sessions.kw.get("bind")
         engine = bind if bind is not None else make_engine(settings.effective_database_url)
     ctx = ApiContext(settings=settings, engine=engine, sessions=sessions)
-    app = FastAPI(title="camfleet", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="camfleet",
+        version=__version__,
+        description=DESCRIPTION,
+        max_body_size=MAX_BODY_BYTES,
+    )
     app.state.ctx = ctx
     install_error_handlers(app)
     app.add_middleware(ReadinessFastPath, ctx=ctx)

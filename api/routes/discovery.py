@@ -21,6 +21,8 @@ from camfleet.models import DiscoveryRun, Site, SiteLevel
 from camfleet.sites import SiteNotFound
 from discovery.schemas import DeviceBatchIn, DeviceBatchOut, register_submission
 
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+
 router = APIRouter(tags=["discovery"], responses=ERROR_RESPONSES)
 
 HostEntry = Annotated[str, Field(min_length=1, max_length=300)]
@@ -95,6 +97,8 @@ def get_discovery(
     response_model=DeviceBatchOut,
     summary="Register devices found on site",
     responses=WRITE_RESPONSES,
+    # 512 devices of 16 profiles at their field limits; the schema then bounds each part.
+    max_body_size=MAX_BATCH_BYTES,
 )
 async def register_site_devices(
     code: CodePath, body: DeviceBatchIn, ctx: ContextDep, principal: PrincipalDep

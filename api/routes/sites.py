@@ -146,6 +146,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
         413: {"model": ErrorBody, "description": "The file is too large"},
     },
     openapi_extra={"requestBody": {"required": True, "content": CSV_CONTENT}},
+    max_body_size=MAX_UPLOAD_BYTES,
 )
 async def import_sites(request: Request, ctx: ContextDep, principal: PrincipalDep) -> ImportResult:
     """Import the commission's register (admin); all-or-nothing, problems listed per line."""

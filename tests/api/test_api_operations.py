@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -131,3 +132,26 @@ def test_metrics_refuse_a_site_scoped_monitor(live_api: LiveApi) -> None:
     r = live_api.client.get("/metrics", headers={"Authorization": f"Bearer {plain}"})
     assert r.status_code == 403
     assert "TST-02" not in r.text
+
+
+def test_request_bodies_are_capped_before_the_token_is_checked(live_api: LiveApi) -> None:
+    big = b'{"site_code": "' + b"A" * (4 * 1024 * 1024) + b'"}'
+    json_headers = {"Content-Type": "application/json"}
+    r = live_api.client.post("/api/v1/sweeps", content=big, headers=json_headers)
+    # Starlette answers a declared oversize body itself, in plain text.
+    assert r.status_code == 413, r.text[:200]
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(64):
+            yield b" " * 65_536
+
+    streamed = live_api.client.post("/api/v1/sweeps", content=chunks(), headers=json_headers)
+    assert streamed.status_code == 413
+    # The register and device batches keep their own, larger limits.
+    register = b"region_code\n" + b"x,\n" * 700_000
+    r = live_api.request("admin", "PUT", "/api/v1/sites/register.csv", content=register)
+    assert r.status_code == 400, r.text[:200]
+    batch = b'{"devices": [], "pad": "' + b"p" * (2 * 1024 * 1024) + b'"}'
+    admin_json = {**json_headers, **live_api.fleet.auth("admin")}
+    r = live_api.client.post("/api/v1/sites/TST-01-0003/devices", content=batch, headers=admin_json)
+    assert r.status_code == 422, r.text[:200]

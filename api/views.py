@@ -23,7 +23,6 @@ from camfleet.models import Camera, CameraState, CheckResult, DiscoveryRun, Site
 from camfleet.readiness import PrecinctReadiness, Rollup, is_stale
 from camfleet.readiness_query import SiteInfo
 from camfleet.redact import redact_url
-from camfleet.status import Readiness
 
 
 def site_public(site: Site, parent_code: str | None) -> SitePublic:
@@ -223,6 +222,3 @@ def discovery_public(run: DiscoveryRun, site_code: str) -> DiscoveryRunPublic:
         results=list(run.results or []),
         error=run.error,
     )
-
-
-READINESS_ORDER = (Readiness.NOT_READY, Readiness.UNKNOWN, Readiness.DEGRADED, Readiness.READY)

@@ -294,9 +294,3 @@ def data_version(session: Session) -> tuple[object, ...]:
     ).one()
     sites = session.execute(select(func.count(), func.max(Site.updated_at))).one()
     return (*states, *cameras, *sites)
-
-
-def state_of(snapshot: ReadinessSnapshot, code: str) -> Readiness | None:
-    """Return a precinct's state in a snapshot, or None when it is not a known precinct."""
-    entry = snapshot.by_code.get(code)
-    return entry.readiness.state if entry else None

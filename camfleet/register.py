@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from camfleet.models import Site, SiteLevel
+from camfleet.models import LEVEL_ORDER, Site, SiteLevel
 
 COLUMNS = (
     "region_code",
@@ -122,7 +122,7 @@ def _check_name(value: str, column: str, errors: list[str]) -> None:
 def _parse_row(line: int, raw: dict[str, str | None]) -> tuple[RegisterRow | None, list[str]]:
     errors: list[str] = []
     v = {k: _clean(raw.get(k)) for k in COLUMNS}
-    for level in ("region", "district", "constituency", "precinct"):
+    for level in LEVEL_ORDER:
         _check_code(v[f"{level}_code"], f"{level}_code", errors)
         _check_name(v[f"{level}_name"], f"{level}_name", errors)
     expected = 0

@@ -139,8 +139,3 @@ def cancel_sweep(sessions: sessionmaker[Session], sweep_id: int) -> bool:
             .values(cancel_requested=True)
         )
         return bool(getattr(result, "rowcount", 0))
-
-
-def running_sweeps(session: Session) -> list[Sweep]:
-    """Return the sweeps marked running (some may have lost their owner)."""
-    return list(session.scalars(select(Sweep).where(Sweep.status == SweepStatus.RUNNING)))

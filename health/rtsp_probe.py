@@ -207,6 +207,11 @@ def _connect(target: _Target, deadline: float) -> socket.socket | ProbeResult:
         return ProbeResult(Status.UNREACHABLE, "unreachable", message)
 
 
+def _printable(text: str, limit: int = 80) -> str:
+    """Return device text fit for a message: printable characters only, cut short."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text[:limit]).split())
+
+
 def _classify(reply: _Reply, target: _Target, tried_credentials: bool) -> ProbeResult:
     """Map the final DESCRIBE reply to a status."""
     code, url = reply.status, target.url
@@ -223,7 +228,7 @@ def _classify(reply: _Reply, target: _Target, tried_credentials: bool) -> ProbeR
         return ProbeResult(Status.AUTH_FAILED, "auth_failed", message, code)
     if code == 404:
         return ProbeResult(Status.NOT_FOUND, "not_found", f"{url} does not exist (RTSP 404)", code)
-    message = f"{url} answered RTSP {code} {reply.reason}".rstrip()
+    message = f"{url} answered RTSP {code} {_printable(reply.reason)}".rstrip()
     return ProbeResult(Status.NO_VIDEO, f"rtsp_{code}", message, code)
 
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 import typer
+from rich.markup import escape
 
 from camfleet.cli.core_commands import credentials_app, db_app, sites_app, token_app
 from camfleet.cli.errors import USER_ERRORS
@@ -53,11 +54,13 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except USER_ERRORS as exc:
-        err_console.print(f"error: {exc}")
+        err_console.print(f"error: {escape(str(exc))}")
         sys.exit(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback to users
-        err_console.print(f"error: unexpected {type(exc).__name__}: {redact_text(str(exc))}")
+        err_console.print(
+            f"error: unexpected {type(exc).__name__}: {escape(redact_text(str(exc)))}"
+        )
         sys.exit(70)
     sys.exit(code if isinstance(code, int) else 0)

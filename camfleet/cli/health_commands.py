@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
@@ -39,7 +40,7 @@ def _outcome_json(outcome: CheckOutcome, label: str) -> dict[str, Any]:
 
 
 def _reasons_text(outcome: CheckOutcome) -> str:
-    return "; ".join(r.message for r in outcome.reasons) or "-"
+    return escape("; ".join(r.message for r in outcome.reasons) or "-")
 
 
 def _labels(camera_ids: Sequence[int]) -> dict[int, str]:
@@ -75,12 +76,15 @@ def check(
     if as_json:
         sys.stdout.write(json.dumps(_outcome_json(outcome, label), ensure_ascii=False) + "\n")
     else:
-        console.print(f"[bold]{label}[/]: {outcome.status.value} ({outcome.severity.value})")
+        # Camera names and reasons carry device text: shown as it is, never as markup.
+        console.print(
+            f"[bold]{escape(label)}[/]: {outcome.status.value} ({outcome.severity.value})"
+        )
         for reason in outcome.reasons:
-            console.print(f"  {reason.code}: {reason.message}")
+            console.print(f"  {reason.code}: {escape(reason.message)}")
         figures = ", ".join(f"{k}={v}" for k, v in sorted(outcome.measurements.items()))
         if figures:
-            console.print(f"  measurements: {figures}")
+            console.print(f"  measurements: {escape(figures)}")
     if outcome.severity is Severity.CRITICAL:
         raise typer.Exit(EXIT_CRITICAL)
 
@@ -161,18 +165,18 @@ def verify(
         }
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     else:
-        table = Table("camera", "status", "reasons", title=f"{code} {name}")
+        table = Table("camera", "status", "reasons", title=escape(f"{code} {name}"))
         for cam in cameras:
             outcome = outcomes.get(cam.id)
             if outcome is None:
-                table.add_row(cam.name, "disabled", "-")
+                table.add_row(escape(cam.name), "disabled", "-")
             else:
-                table.add_row(cam.name, outcome.status.value, _reasons_text(outcome))
+                table.add_row(escape(cam.name), outcome.status.value, _reasons_text(outcome))
         console.print(table)
         label = verdict.state.value.replace("_", " ").upper()
         console.print(f"precinct {code}: [bold]{label}[/]")
         for reason in verdict.reasons:
-            console.print(f"  - {reason.message}")
+            console.print(f"  - {escape(reason.message)}")
     if verdict.state not in (Readiness.READY, Readiness.DEGRADED):
         raise typer.Exit(EXIT_NOT_READY)
 
@@ -248,7 +252,7 @@ def reference_set(
     except (CameraNotFound, ReferenceFrameError) as exc:
         raise CliError(str(exc)) from None
     console.print(
-        f"reference of {saved.label} saved: {saved.width}x{saved.height}, "
+        f"reference of {escape(saved.label)} saved: {saved.width}x{saved.height}, "
         f"sharpness {saved.sharpness:.2f}"
     )
 
@@ -268,7 +272,7 @@ def reference_clear(
     except CameraNotFound as exc:
         raise CliError(str(exc)) from None
     had = clear_reference(rt.sessions, camera_id)
-    console.print(f"reference of {label} {'removed' if had else 'was not set'}")
+    console.print(f"reference of {escape(label)} {'removed' if had else 'was not set'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,8 +6,9 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 # A login may hold unencoded / ? # or @ that no URL parser reads as a login: blank all up to
-# the last @ of the word, which may blank some path too but never leaves a password.
-_URL_CREDS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>\S*)@")
+# the last @ of the URL, which may blank some path too but never leaves a password. A URL ends
+# at white space, a quote or an angle bracket, so a JSON document or a log line stays intact.
+_URL_CREDS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^\s\"'<>]*)@")
 
 
 def redact_url(url: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from camfleet.redact import redact_text, redact_url
@@ -39,3 +41,12 @@ def test_redact_text_hides_urls_and_named_secrets() -> None:
 def test_unencoded_password_characters_are_still_blanked(url: str) -> None:
     assert "cret" not in redact_url(url)
     assert "cret" not in redact_text(f"open {url} failed")
+
+
+def test_redacting_a_json_document_keeps_it_json() -> None:
+    document = json.dumps(
+        {"a": "rtsp://10.0.0.5/s1", "b": "rtsp://u:se/cret@10.0.0.6/s1", "c": "ops@example"},
+        separators=(",", ":"),
+    )
+    out = json.loads(redact_text(document))
+    assert out == {"a": "rtsp://10.0.0.5/s1", "b": "rtsp://***@10.0.0.6/s1", "c": "ops@example"}

@@ -53,7 +53,10 @@ def check_targets(network: str | None, hosts: list[str], subnet: str | None) -> 
         raise TargetRefused("the site has no camera network in the register")
     net = ipaddress.ip_network(network, strict=False)
     for entry in hosts:
-        host, _ = parse_host_port(entry, 80)
+        try:
+            host, _ = parse_host_port(entry, 80)
+        except ValueError:
+            raise TargetRefused(f"{entry[:80]!r} is not HOST[:PORT]") from None
         try:
             addr = ipaddress.ip_address(host)
         except ValueError:

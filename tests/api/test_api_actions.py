@@ -129,6 +129,9 @@ def test_discovery_targets_must_lie_in_the_site_network() -> None:
         (["camera.example"], None),
         ([], "127.0.0.0/16"),
         ([], "::1/128"),
+        (["127.0.20.7:abc"], None),
+        (["127.0.20.7:0"], None),
+        (["127.0.20.7 x"], None),
     ):
         with pytest.raises(TargetRefused):
             check_targets(net, hosts, subnet)

@@ -475,8 +475,48 @@ def reference_features(image: Image) -> ReferenceFeatures:
     return ReferenceFeatures(luma, sharpness(luma))
 
 
+# A camera's snapshot is decoded whole: a few hundred kilobytes of PNG can declare 20000 x 20000
+# pixels (2.3 GB decoded), so the size is read from the header first. 4096 x 4096 covers a
+# 12-megapixel camera; decoded that is 50 MB.
+MAX_DECODE_PIXELS = 4096 * 4096
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# JPEG start-of-frame markers (C0-CF except DHT C4, JPG C8 and DAC CC) carry the picture size.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Return (width, height) from a PNG or JPEG header, or None for anything else."""
+    if data.startswith(_PNG_MAGIC) and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            pos += 2
+            continue
+        if marker == 0xDA:  # start of scan: no frame header before it
+            return None
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _JPEG_SOF and pos + 9 <= len(data):
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return int(width), int(height)
+        pos += 2 + length
+    return None
+
+
 def decode_image(data: bytes) -> Image | None:
     """Return the picture encoded in JPEG or PNG bytes, or None when it does not decode."""
+    size = image_size(data)
+    if size is None or size[0] * size[1] > MAX_DECODE_PIXELS:
+        return None
     buffer = np.frombuffer(data, np.uint8)
     image = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
     return None if image is None else np.asarray(image, np.uint8)

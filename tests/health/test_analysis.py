@@ -506,3 +506,35 @@ def test_every_threshold_is_documented_within_its_range() -> None:
     for name, entry in described.items():
         assert entry["low"] <= entry["default"] <= entry["high"], name
         assert len(entry["doc"]) > 20, name
+
+
+def _png_bomb(width: int, height: int) -> bytes:
+    """Return a small PNG that decodes to width x height black pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def test_decode_image_refuses_pictures_too_large_to_decode() -> None:
+    bomb = _png_bomb(12_000, 12_000)
+    assert len(bomb) < 1_000_000  # well under the snapshot byte cap
+    assert decode_image(bomb) is None
+    ok, jpeg = cv2.imencode(".jpg", np.zeros((64, 64, 3), np.uint8))
+    assert ok
+    data = bytearray(jpeg.tobytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = (30_000).to_bytes(2, "big") * 2
+    assert decode_image(bytes(data)) is None
+    assert decode_image(_png_bomb(640, 360)) is not None
+    assert decode_image(jpeg.tobytes()) is not None

@@ -7,11 +7,12 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 # Re-exported: callers build and pass the core's Login (repr hides the password).
 from camfleet.credentials import Login as Login
+from camfleet.timeutil import utcnow
 from discovery.addresses import AddressRefused, check_url
 from discovery.errors import (
     ActionNotSupported,
@@ -165,7 +166,7 @@ class _Interrogation:
             return
         # The device reports whole seconds (truncated, so half a second early on average);
         # compare with our clock at the middle of the call.
-        ours = datetime.now(UTC) - timedelta(seconds=(received - sent) / 2)
+        ours = utcnow() - timedelta(seconds=(received - sent) / 2)
         offset = device_now + timedelta(seconds=0.5) - ours
         self.skew_s = float(round(offset.total_seconds()))
         self.session.clock_offset = offset

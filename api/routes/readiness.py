@@ -245,6 +245,12 @@ EXPORT_COLUMNS = (
 )
 
 
+def _cell(text: str) -> str:
+    """Return text that a spreadsheet shows as text: a leading = + - @ would start a formula."""
+    # Camera names come from the devices themselves, and they lead the reasons column.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def readiness_csv(entries: list[PrecinctEntry]) -> str:
     """Return precinct readiness as CSV for the commission, in register (path) order."""
     out = io.StringIO(newline="")
@@ -258,14 +264,14 @@ def readiness_csv(entries: list[PrecinctEntry]) -> str:
             [
                 *ancestors,
                 e.site.code,
-                e.site.name,
+                _cell(e.site.name),
                 r.state.value,
                 r.cameras_expected,
                 r.cameras_registered,
                 r.cameras_ok,
                 r.worst_status.value if r.worst_status else "",
                 r.oldest_check_at.isoformat() if r.oldest_check_at else "",
-                "; ".join(x.message for x in r.reasons),
+                _cell("; ".join(x.message for x in r.reasons)),
             ]
         )
     return out.getvalue()

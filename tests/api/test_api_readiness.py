@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlalchemy import update
+
+from camfleet.db import transaction
+from camfleet.models import Camera
 from tests.api.conftest import LiveApi
 from tests.api.seed import EXPECTED_STATE
 
@@ -131,3 +135,16 @@ def test_repeated_reads_keep_scope_and_token_checks(live_api: LiveApi) -> None:
         assert live_api.get(None, url).status_code == 401
         forged = live_api.client.get(url, headers={"Authorization": "Bearer cf_forged"})
         assert forged.status_code == 401
+
+
+def test_readiness_csv_cells_never_start_a_formula(live_api: LiveApi) -> None:
+    cam = live_api.fleet.camera("TST-01-0002", "hall")
+    name = '=HYPERLINK("http://example.invalid","open")'
+    with transaction(live_api.sessions) as session:
+        session.execute(update(Camera).where(Camera.id == cam).values(name=name))
+    live_api.app.state.ctx.readiness.invalidate()
+    r = live_api.get("monitor", "/api/v1/readiness/export.csv")
+    row = next(
+        row for row in csv.DictReader(io.StringIO(r.text)) if row["precinct_code"] == "TST-01-0002"
+    )
+    assert row["reasons"].startswith("'=HYPERLINK"), row["reasons"]

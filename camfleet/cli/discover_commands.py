@@ -192,6 +192,12 @@ def _read_password(prompt: str) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _carries_password(uri: str) -> bool:
+    """Return whether a URL has a password in its user information."""
+    userinfo, at, _ = uri.partition("://")[2].rpartition("@")
+    return bool(at) and ":" in userinfo
+
+
 @cameras_app.command("add")
 def cameras_add(
     site: Annotated[str, typer.Option("--site", help="Precinct code")],
@@ -205,6 +211,13 @@ def cameras_add(
     ] = None,
 ) -> None:
     """Register a camera without ONVIF by its stream address (credentials kept out of it)."""
+    for uri in (stream_uri, sub_stream_uri):
+        if uri and _carries_password(uri):
+            # Too late to hide it from this command line, but never store or repeat it.
+            raise CliError(
+                "a stream address must not carry a password (every user of this machine can "
+                "read command lines): give --username and type the password at the prompt"
+            )
     password = _read_password("password") if username else None
     rt = runtime()
     try:

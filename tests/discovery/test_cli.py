@@ -53,6 +53,19 @@ def test_manual_cameras_and_listing(seeded: Cli, tmp_path: Path) -> None:
     )
     assert refused.returncode == 1
     assert "precinct" in refused.stderr
+    pasted = cli.run(
+        "cameras",
+        "add",
+        "--site",
+        SITE,
+        "--name",
+        "y",
+        "--stream-uri",
+        "rtsp://guard:Pasted-Secret-9@10.9.9.22/a",
+    )
+    assert pasted.returncode == 1
+    assert "must not carry a password" in pasted.stderr
+    assert "Pasted-Secret-9" not in pasted.stdout + pasted.stderr
     cli.run("credentials", "list")
     cli.assert_no_secret(MANUAL_PASSWORD, PASSWORD)
 

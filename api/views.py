@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from fastapi import Response
+
 from api.schemas import (
     CameraPublic,
     CameraReadiness,
@@ -222,3 +224,11 @@ def discovery_public(run: DiscoveryRun, site_code: str) -> DiscoveryRunPublic:
         results=list(run.results or []),
         error=run.error,
     )
+
+
+JPEG_CONTENT = {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}
+
+
+def jpeg_response(jpeg: bytes) -> Response:
+    """Return a stored JPEG (thumbnail or reference frame), never cached by the browser."""
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

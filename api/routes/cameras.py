@@ -21,7 +21,7 @@ from api.schemas import (
     Page,
 )
 from api.scope import camera_in_scope, require_action, restrict, site_in_scope
-from api.views import camera_public, check_public
+from api.views import JPEG_CONTENT, camera_public, check_public, jpeg_response
 from camfleet.credentials import CredentialError, add_credential
 from camfleet.models import (
     Camera,
@@ -37,8 +37,6 @@ from camfleet.timeutil import utcnow
 from camfleet.tokens import Principal
 
 router = APIRouter(prefix="/cameras", tags=["cameras"], responses=ERROR_RESPONSES)
-
-JPEG = {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}
 
 
 def _camera_query() -> Select[Camera, str, str, int]:
@@ -231,7 +229,7 @@ def camera_checks(
     "/{camera_id}/thumbnail",
     response_class=Response,
     summary="Latest thumbnail",
-    responses={200: {"content": JPEG, "description": "The latest checked frame, as JPEG"}},
+    responses={200: {"content": JPEG_CONTENT, "description": "The latest checked frame, as JPEG"}},
 )
 def camera_thumbnail(camera_id: IdPath, principal: PrincipalDep, session: SessionDep) -> Response:
     """Return the frame kept from the camera's latest check, as JPEG."""
@@ -239,4 +237,4 @@ def camera_thumbnail(camera_id: IdPath, principal: PrincipalDep, session: Sessio
     jpeg = session.scalar(select(CameraState.thumbnail).where(CameraState.camera_id == camera.id))
     if not jpeg:
         raise not_found("thumbnail")
-    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    return jpeg_response(jpeg)

@@ -12,12 +12,11 @@ from api.paging import IdPath
 from api.routes.checks import take_rate
 from api.schemas import ReferencePublic, ReferenceSet
 from api.scope import camera_in_scope, require_action
+from api.views import JPEG_CONTENT, jpeg_response
 from camfleet.models import CameraReference
 from health.reference import CameraNotFound, ReferenceFrameError, set_reference
 
 router = APIRouter(prefix="/cameras", tags=["cameras"], responses=ERROR_RESPONSES)
-
-JPEG = {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}
 
 
 @router.put(
@@ -70,7 +69,7 @@ async def put_reference(
     "/{camera_id}/reference",
     response_class=Response,
     summary="The reference frame",
-    responses={200: {"content": JPEG, "description": "The saved reference, as JPEG"}},
+    responses={200: {"content": JPEG_CONTENT, "description": "The saved reference, as JPEG"}},
 )
 def get_reference(camera_id: IdPath, principal: PrincipalDep, session: SessionDep) -> Response:
     """Return the camera's saved reference frame as JPEG."""
@@ -80,4 +79,4 @@ def get_reference(camera_id: IdPath, principal: PrincipalDep, session: SessionDe
     )
     if not jpeg:
         raise not_found("reference frame")
-    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    return jpeg_response(jpeg)
